@@ -32,6 +32,7 @@ class CaseRules:
     """The state the rules need, advanced one step at a time; `check` never mutates."""
 
     network: PointLookup
+    trusted: frozenset[str] = frozenset()  # stored events: the network may have changed since
     seen: set[str] = field(default_factory=set)
     service_point: str | None = None
     channel: str | None = None
@@ -53,7 +54,7 @@ class CaseRules:
         if kind == "application_received":
             if self.seen:
                 raise RuleViolation("application_not_first")
-            self._check_new_point(step.data["service_point"])
+            self._check_new_point(step, step.data["service_point"])
             return
         if "application_received" not in self.seen:
             raise RuleViolation("case_not_started")
@@ -90,7 +91,9 @@ class CaseRules:
 
     # --- per-type rules ---------------------------------------------------------------------
 
-    def _check_new_point(self, point_id: str) -> None:
+    def _check_new_point(self, step: Step, point_id: str) -> None:
+        if step.event_id in self.trusted:
+            return
         if not self.network.is_known(point_id):
             raise RuleViolation("unknown_service_point", value=point_id)
         if self.network.is_retired(point_id):
@@ -125,7 +128,7 @@ class CaseRules:
         if "assigned" in self.seen:
             raise RuleViolation("after_assignment")
         target = step.data["to_service_point"]
-        self._check_new_point(target)
+        self._check_new_point(step, target)
         if target == self.service_point:
             raise RuleViolation("same_service_point", value=target)
 
@@ -202,10 +205,11 @@ def check_corrections(steps: list[Step]) -> None:
             raise refusal.about(case_id=step.case_id, event_id=step.event_id) from None
 
 
-def check_history(steps: list[Step], network: PointLookup) -> CaseRules:
+def check_history(steps: list[Step], network: PointLookup,
+                  trusted: frozenset[str] = frozenset()) -> CaseRules:
     """Check a whole case history; return the rule state after its last step."""
     check_corrections(steps)
-    rules = CaseRules(network)
+    rules = CaseRules(network, trusted)
     for step in OrderedHistory.of(steps).steps:
         try:
             rules.apply(step)
@@ -222,7 +226,10 @@ class Case:
         self.network = network
         self.history = list(history)
         self.pending: list[Step] = []
-        self._rules = check_history(self.history, network) if history else CaseRules(network)
+        self._trusted = frozenset(s.event_id for s in history)
+        self._rules = CaseRules(network, self._trusted)
+        for step in OrderedHistory.of(self.history).steps:
+            self._rules.advance(step)  # stored history was checked when it was recorded
         self._last_key = self._latest_key()
 
     @property
@@ -246,7 +253,7 @@ class Case:
                 rules = self._rules.copy()
                 rules.apply(step)
             else:
-                rules = check_history([*self.history, step], self.network)
+                rules = check_history([*self.history, step], self.network, self._trusted)
         except RuleViolation as refusal:
             raise refusal.about(case_id=self.case_id, event_id=step.event_id) from None
         self._rules = rules

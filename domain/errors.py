@@ -90,7 +90,8 @@ class RuleViolation(Exception):
 
     def message(self, lang: str = "zh") -> str:
         zh, en = MESSAGES[self.code]
-        params = {"expected": "", "expected_en": "", **{k: v for k, v in self.params.items()}}
+        params = {"expected": "", "expected_en": "", "case_id": self.case_id,
+                  "event_id": self.event_id, **self.params}
         text = (zh if lang.startswith("zh") else en).format_map(_Lenient(params))
         if lang.startswith("zh"):
             return f"案件 {self.case_id or '?'}，事件 {self.event_id or '?'}：{text}（规则 {self.code}）"

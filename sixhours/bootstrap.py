@@ -1,0 +1,133 @@
+"""The composition root: build the store, read models and queries from Settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from sqlalchemy import Engine, create_engine, event
+
+from domain.calendar import WorkCalendar, parse_year_days
+from domain.network import Network
+from domain.policy import Policy, builtin_policies, policy_from_mapping
+from domain.service import CaseService
+from projections.case_clocks import CaseProjection
+from projections.network_store import load_network
+from projections.queries import ReportQueries
+from projections.runner import CatchUp, StoreNotifications, catch_up
+from projections.tables import metadata
+from sixhours.files import read_yaml
+from sixhours.settings import Settings
+from sixhours.vault import Vault
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def event_store_env(url: str) -> dict[str, str]:
+    """eventsourcing's environment for SIXHOURS_DATABASE_URL."""
+    env = {"ORIGINATOR_ID_TYPE": "text", "CREATE_TABLE": "y"}
+    if url.startswith("sqlite:///"):
+        return {**env, "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": url.removeprefix("sqlite:///"),
+                "SQLITE_LOCK_TIMEOUT": "60",
+                "APPLICATION_RECORDER_TOPIC": "sixhours.recorders:SQLiteCaseRecorder"}
+    parts = urlparse(url)
+    return {**env, "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": parts.path.lstrip("/") or "postgres",
+            "POSTGRES_HOST": parts.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(parts.port or 5432),
+            "POSTGRES_USER": unquote(parts.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(parts.password or ""),
+            "POSTGRES_POOL_SIZE": "4",
+            "APPLICATION_RECORDER_TOPIC": "sixhours.recorders:PostgresCaseRecorder"}
+
+
+def read_model_engine(url: str) -> Engine:
+    if url.startswith("sqlite:///"):
+        engine = create_engine(url, connect_args={"timeout": 60})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _: Any) -> None:
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=60000")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin_immediate(conn: Any) -> None:
+            # Take the write lock up front, so two writers queue instead of deadlocking.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    sa_url = url.replace("postgres://", "postgresql://", 1).replace(
+        "postgresql://", "postgresql+psycopg://", 1)
+    return create_engine(sa_url, pool_pre_ping=True)
+
+
+@dataclass
+class Container:
+    settings: Settings
+    _closers: list[Any] = field(default_factory=list)
+
+    @cached_property
+    def engine(self) -> Engine:
+        engine = read_model_engine(self.settings.database_url)
+        metadata.create_all(engine)
+        return engine
+
+    @cached_property
+    def service(self) -> CaseService:
+        self.engine  # noqa: B018 - tables first: the vault's keys live there
+        vault = Vault(self.engine, self.settings.master_key)
+        service = CaseService(event_store_env(self.settings.database_url), vault, utc_now)
+        self._closers.append(service)
+        return service
+
+    @cached_property
+    def calendar(self) -> WorkCalendar:
+        supplied = None
+        if self.settings.calendar_file is not None:
+            supplied = parse_year_days(read_yaml(self.settings.calendar_file))
+        return WorkCalendar(supplied)
+
+    @cached_property
+    def policies(self) -> dict[str, Policy]:
+        policies = builtin_policies(self.calendar)
+        for path in self.settings.policy_files:
+            policy = policy_from_mapping(read_yaml(path), self.calendar)
+            policies[policy.name] = policy
+        return policies
+
+    def network(self) -> Network:
+        return load_network(self.engine)
+
+    @cached_property
+    def case_projection(self) -> CaseProjection:
+        network = self.network()
+        return CaseProjection(self.policies[self.settings.default_policy], self.settings.tz,
+                              network.area_of)
+
+    def catch_up(self, progress: Any = None) -> CatchUp:
+        source = StoreNotifications(self.service.recorder, self.service.mapper)
+        return catch_up(self.engine, source, self.case_projection, progress=progress)
+
+    @cached_property
+    def queries(self) -> ReportQueries:
+        return ReportQueries(self.engine, self.network, self.policies,
+                             self.settings.default_policy, self.settings.tz)
+
+    def close(self) -> None:
+        for closer in self._closers:
+            closer.close()
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
+
+def build(settings: Settings) -> Container:
+    return Container(settings)

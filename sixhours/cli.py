@@ -1,0 +1,230 @@
+"""The `sixhours` command line (SPEC §6), in Chinese by default (`--lang en` for English)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from domain.network import NetworkError, parse_points, update_network
+from domain.policy import PolicyError
+from projections.case_view import case_view
+from projections.network_store import points_used_by_events, save_network
+from projections.queries import GROUPINGS, ReportRequest
+from sixhours.bootstrap import Container, build, utc_now
+from sixhours.files import read_network
+from sixhours.importer import import_files
+from sixhours.render import case_tables, report_tables
+from sixhours.settings import MissingSecretKey, Settings
+
+app = typer.Typer(help="六个一小时 法律援助服务时限监测 / Six Hours: legal-aid service-level monitor.",
+                  no_args_is_help=True, rich_markup_mode=None)
+network_app = typer.Typer(help="服务网络 / the service network", no_args_is_help=True)
+case_app = typer.Typer(help="单个案件 / one case", no_args_is_help=True)
+keys_app = typer.Typer(help="密钥 / encryption keys", no_args_is_help=True)
+app.add_typer(network_app, name="network")
+app.add_typer(case_app, name="case")
+app.add_typer(keys_app, name="keys")
+
+err = Console(stderr=True)
+
+Lang = Annotated[str | None, typer.Option("--lang", help="zh (默认) or en; or SIXHOURS_LANG.")]
+AsOf = Annotated[str | None, typer.Option(
+    "--as-of", help="Evaluation time, ISO 8601 with offset, e.g. 2026-03-31T18:00:00+08:00. "
+                    "Default: now.")]
+PolicyOpt = Annotated[str | None, typer.Option(
+    "--policy", help="six-hours (default) or statutory, or a policy from SIXHOURS_POLICY_FILES.")]
+Format = Annotated[str, typer.Option("--format", help="table or json.")]
+
+
+class UserError(Exception):
+    """Bad input from the command line: shown as one line, exit code 2."""
+
+
+@contextmanager
+def container(lang: str | None) -> Iterator[tuple[Container, str]]:
+    try:
+        settings = Settings()
+    except ValueError as error:
+        err.print(f"[red]settings: {error}[/]")
+        raise typer.Exit(2) from None
+    chosen = lang or settings.lang
+    c = build(settings)
+    try:
+        yield c, chosen
+    except (UserError, NetworkError, PolicyError, MissingSecretKey, ValueError) as error:
+        err.print(f"[red]{error}[/]")
+        raise typer.Exit(2) from None
+    finally:
+        c.close()
+
+
+def _as_of(text: str | None) -> datetime:
+    if text is None:
+        return utc_now()
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"--as-of {text!r} is not an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        raise UserError(f"--as-of {text!r} needs a UTC offset, e.g. +08:00")
+    return moment
+
+
+def _date(text: str | None, flag: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"{flag} {text!r} is not a date like 2026-03-01") from None
+
+
+@contextmanager
+def progress_bar(description: str) -> Iterator[Any]:
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,}"),
+                  TimeRemainingColumn(), console=err, transient=True,
+                  disable=not err.is_terminal) as bar:
+        task = bar.add_task(description, total=None)
+
+        def update(stage: str, done: int, total: int | None) -> None:
+            bar.update(task, description=f"{description} {stage}", completed=done, total=total)
+        yield update
+
+
+def _catch_up(c: Container) -> None:
+    with progress_bar("projection") as update:
+        c.catch_up(progress=lambda done, left: update("catch-up", done, done + left))
+
+
+@network_app.command("import")
+def network_import(file: Path, lang: Lang = None) -> None:
+    """Load or update the service network from a YAML or CSV file (add, rename, move, retire)."""
+    with container(lang) as (c, _):
+        points = parse_points(read_network(file))
+        c.catch_up()
+        updated, changes = update_network(c.network(), points, points_used_by_events(c.engine))
+        save_network(c.engine, list(updated.points.values()), changes)
+        typer.echo(json.dumps({"points": len(updated.points), **{
+            k: len(v) for k, v in changes.items()}}, ensure_ascii=False))
+
+
+@app.command("import")
+def import_events(files: list[Path], lang: Lang = None,
+                  batch: Annotated[int, typer.Option(help="events per transaction")] = 5000,
+                  ) -> None:
+    """Import case events from JSON Lines or CSV files; bad lines go to FILE.rejects.jsonl."""
+    with container(lang) as (c, chosen):
+        for path in files:
+            if not path.is_file():
+                raise UserError(f"no such file: {path}")
+        c.settings.master_key()  # refuse to start without a key to seal personal data
+        network = c.network()
+        if not network.points:
+            raise UserError("no service network yet: run `sixhours network import FILE` first")
+        with progress_bar("import") as update:
+            summary = import_files(files, c.service, network, now=utc_now(), lang=chosen,
+                                   batch_events=batch, progress=update)
+        typer.echo(json.dumps({"lines": summary.lines, "stored": summary.stored,
+                               "duplicates": summary.duplicates, "refused": summary.refused,
+                               "rejects": [str(p) for p in summary.rejects_files]},
+                              ensure_ascii=False))
+        if summary.refused:
+            raise typer.Exit(1)
+
+
+@app.command()
+def report(
+    date_from: Annotated[str | None, typer.Option("--from", help="First local date, 2026-03-01.")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="Last local date (inclusive).")] = None,
+    by: Annotated[str | None, typer.Option("--by", help=f"Group rows by: {'|'.join(GROUPINGS)}.")] = None,
+    policy: PolicyOpt = None, as_of: AsOf = None, fmt: Format = "table", lang: Lang = None,
+) -> None:
+    """Compliance, satisfaction and volume figures for a period (SPEC §5)."""
+    with container(lang) as (c, chosen):
+        request = ReportRequest(policy=policy or c.settings.default_policy, as_of=_as_of(as_of),
+                                date_from=_date(date_from, "--from"), date_to=_date(date_to, "--to"),
+                                by=by)
+        if request.policy not in c.policies:
+            raise UserError(f"unknown policy {request.policy}; known: {', '.join(c.policies)}")
+        _catch_up(c)
+        body = c.queries.report(request)
+        if fmt == "json":
+            typer.echo(json.dumps(body, ensure_ascii=False, indent=1))
+        else:
+            report_tables(body, chosen, Console())
+
+
+@case_app.command("show")
+def case_show(case_id: str, policy: PolicyOpt = None, as_of: AsOf = None, fmt: Format = "table",
+              lang: Lang = None,
+              personal_data: Annotated[bool, typer.Option(
+                  "--personal-data", help="Include the applicant's personal data (needs the key).")
+              ] = False) -> None:
+    """One case: its clocks and its history as the clock engine sees them at --as-of."""
+    with container(lang) as (c, chosen):
+        name = policy or c.settings.default_policy
+        if name not in c.policies:
+            raise UserError(f"unknown policy {name}; known: {', '.join(c.policies)}")
+        steps = c.service.history(case_id, unseal=personal_data)
+        if not steps:
+            raise UserError(f"case {case_id} has no recorded events")
+        network = c.network()
+        first = min(steps, key=lambda s: s.sort_key())
+        view = case_view(case_id, steps, c.policies[name], _as_of(as_of), c.settings.tz,
+                         network.area_of(first.data.get("service_point")),
+                         personal_data=personal_data)
+        if fmt == "json":
+            typer.echo(json.dumps(view, ensure_ascii=False, indent=1))
+        else:
+            case_tables(view, chosen, Console())
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option(help="Folder for network.yaml and events.jsonl.")] = Path("."),
+    cases: Annotated[int, typer.Option(help="How many cases.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Same seed, same workload.")] = 1,
+    start: Annotated[str, typer.Option(help="First day of applications.")] = "2026-03-01",
+    days: Annotated[int, typer.Option(help="Days over which applications arrive.")] = 30,
+) -> None:
+    """Write a synthetic Baoshan-like network and case events, for tests, demos and benchmarks."""
+    from zoneinfo import ZoneInfo
+
+    from sixhours import workload
+
+    out.mkdir(parents=True, exist_ok=True)
+    network = workload.baoshan_network(seed)
+    workload.write_network(out / "network.yaml", network)
+    begin = datetime.combine(date.fromisoformat(start), datetime.min.time(),
+                             ZoneInfo("Asia/Shanghai"))
+    with progress_bar("generate") as update:
+        count = workload.write_events(out / "events.jsonl", network, cases, seed, begin, days,
+                                      progress=lambda n: update("events", n, None))
+    typer.echo(json.dumps({"network": str(out / "network.yaml"),
+                           "events": str(out / "events.jsonl"), "count": count}))
+
+
+@keys_app.command("generate")
+def keys_generate() -> None:
+    """Print a new random master key for SIXHOURS_SECRET_KEY (keep it safe: it unlocks
+    personal data)."""
+    typer.echo(base64.b64encode(os.urandom(32)).decode())
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app(prog_name="sixhours")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""User-facing labels in Chinese (the default) and English."""
+
+from __future__ import annotations
+
+from domain.policy import CLOCK_LABELS
+
+LABELS: dict[str, tuple[str, str]] = {
+    "clock": ("时限", "clock"), "met": ("按时", "met"), "breached": ("超时", "breached"),
+    "rate": ("达标率", "rate"), "cases": ("六个一小时", "six hours"),
+    "achieved": ("全部达标", "achieved"), "missed": ("未全部达标", "missed"),
+    "satisfaction": ("满意度", "satisfaction"), "satisfied": ("满意", "satisfied"),
+    "basically_satisfied": ("基本满意", "basically satisfied"),
+    "dissatisfied": ("不满意", "dissatisfied"), "volume": ("案件量", "volume"),
+    "received": ("收到申请", "received"), "granted": ("准予援助", "granted"),
+    "refused": ("不予援助", "refused"), "withdrawn": ("撤回", "withdrawn"),
+    "closed": ("结案", "closed"), "open_cases": ("在办案件", "open cases"),
+    "open": ("进行中的时限", "open clocks"), "running": ("计时中", "running"),
+    "overdue": ("已超时", "overdue"), "cancelled": ("已取消", "cancelled"),
+    "key": ("分组", "group"), "report_title": ("六个一小时 达标情况", "Six hours compliance"),
+    "period": ("统计期间", "period"), "as_of": ("统计时点", "as of"),
+    "policy": ("标准", "policy"), "state": ("状态", "state"), "started": ("开始", "started"),
+    "stopped": ("停止", "stopped"), "due": ("到期", "due"), "elapsed": ("用时", "elapsed"),
+    "decision": ("判定时间", "decided at"), "event": ("事件", "event"), "type": ("类型", "type"),
+    "occurred": ("发生时间", "occurred"), "recorded": ("记录时间", "recorded"),
+    "outcome": ("结果", "outcome"), "unfinished": ("未办结", "not finished"),
+    "service_point": ("服务点", "service point"), "achieved_rate": ("达标率", "rate"),
+}
+
+
+def label(key: str, lang: str) -> str:
+    if key in CLOCK_LABELS:
+        zh, en = CLOCK_LABELS[key]
+    else:
+        zh, en = LABELS.get(key, (key, key))
+    return zh if lang.startswith("zh") else en

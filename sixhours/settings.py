@@ -1,0 +1,73 @@
+"""Settings from the environment (SIXHOURS_*), validated at start-up."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_KEY = base64.b64encode(b"sixhours-dev-mode-key-not-secret").decode()
+
+
+class MissingSecretKey(RuntimeError):
+    pass
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SIXHOURS_", extra="ignore")
+
+    database_url: str = "sqlite:///sixhours.sqlite"
+    timezone: str = "Asia/Shanghai"
+    lang: Literal["zh", "en"] = "zh"
+    # 32 bytes, base64: the master key that wraps each case's personal-data key.
+    secret_key: SecretStr | None = None
+    dev_mode: bool = False
+    calendar_file: Path | None = None  # a bureau's holidays for years the package does not know
+    policy_files: list[Path] = []
+    default_policy: str = "six-hours"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise ValueError("SIXHOURS_DATABASE_URL must be sqlite:///PATH or postgresql://...")
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _key_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            try:
+                raw = base64.b64decode(value.get_secret_value(), validate=True)
+            except (binascii.Error, ValueError):
+                raise ValueError("SIXHOURS_SECRET_KEY must be base64") from None
+            if len(raw) != 32:
+                raise ValueError("SIXHOURS_SECRET_KEY must decode to 32 bytes")
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def master_key(self) -> bytes:
+        if self.secret_key is not None:
+            return base64.b64decode(self.secret_key.get_secret_value())
+        if self.dev_mode:
+            return base64.b64decode(DEV_KEY)
+        raise MissingSecretKey(
+            "SIXHOURS_SECRET_KEY is not set: personal data cannot be encrypted. Generate one with "
+            "`sixhours keys generate` and keep it safe, or set SIXHOURS_DEV_MODE=1 for a demo.")
