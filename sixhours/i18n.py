@@ -23,8 +23,20 @@ LABELS: dict[str, tuple[str, str]] = {
     "decision": ("判定时间", "decided at"), "event": ("事件", "event"), "type": ("类型", "type"),
     "occurred": ("发生时间", "occurred"), "recorded": ("记录时间", "recorded"),
     "outcome": ("结果", "outcome"), "unfinished": ("未办结", "not finished"),
-    "service_point": ("服务点", "service point"), "achieved_rate": ("达标率", "rate"),
+    "service_point": ("服务点", "service point"), "satisfaction_rate": ("满意率", "rate"),
 }
+
+SHORT_CLOCK_LABELS: dict[str, tuple[str, str]] = {
+    "reach": ("到达", "reach"), "onsite": ("上门", "onsite"), "review": ("审查", "review"),
+    "assignment": ("指派", "assign"), "first_meeting": ("会见", "meet"),
+    "follow_up": ("回访", "follow-up"), "cases": ("六小时", "6h"),
+    "satisfaction": ("满意", "satisf."), "received": ("收案", "recv."),
+}
+
+
+def short_label(key: str, lang: str) -> str:
+    zh, en = SHORT_CLOCK_LABELS.get(key, (key, key))
+    return zh if lang.startswith("zh") else en
 
 
 def label(key: str, lang: str) -> str:

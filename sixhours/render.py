@@ -7,7 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from sixhours.i18n import label
+from sixhours.i18n import label, short_label
 
 
 def _pct(value: float | None) -> str:
@@ -28,14 +28,15 @@ def report_tables(body: dict[str, Any], lang: str, console: Console) -> None:
     sat = body["satisfaction"]
     summary = Table(L("satisfaction"), L("volume"), L("open"))
     sat_lines = [f"{L(k)} {sat[k]}" for k in ("satisfied", "basically_satisfied", "dissatisfied")]
-    sat_lines.append(f"{L('rate')} {_pct(sat['rate'])}")
+    sat_lines.append(f"{L('satisfaction_rate')} {_pct(sat['rate'])}")
     vol_lines = [f"{L(k)} {v}" for k, v in body["volume"].items()]
     open_lines = [f"{L(k)} {v}" for k, v in body["open"].items()]
     summary.add_row("\n".join(sat_lines), "\n".join(vol_lines), "\n".join(open_lines))
     console.print(summary)
     if "rows" in body:
-        rows = Table(L("key"), *[L(n) for n in body["clocks"]], L("cases"), L("satisfaction"),
-                     L("received"))
+        S = lambda key: short_label(key, lang)  # noqa: E731
+        rows = Table(L("key"), *[S(n) for n in body["clocks"]], S("cases"), S("satisfaction"),
+                     S("received"))
         for row in body["rows"]:
             rows.add_row(row["key"], *[_pct(b["rate"]) for b in row["clocks"].values()],
                          _pct(row["cases"]["rate"]), _pct(row["satisfaction"]["rate"]),
