@@ -8,7 +8,6 @@ that lands in the past (a backfill or a correction) re-checks the whole correcte
 from __future__ import annotations
 
 from collections.abc import Callable
-from copy import copy
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -41,11 +40,6 @@ class CaseRules:
     paused: bool = False
     follow_up_reached: bool = False
     withdrawn: bool = False
-
-    def copy(self) -> CaseRules:
-        clone = copy(self)
-        clone.seen = set(self.seen)
-        return clone
 
     def check(self, step: Step) -> None:
         kind = step.type
@@ -250,8 +244,9 @@ class Case:
             appends = step.type != "corrected" and (
                 not self._last_key or step.sort_key() > self._last_key)
             if appends:
-                rules = self._rules.copy()
-                rules.apply(step)
+                rules = self._rules
+                rules.check(step)  # never mutates: a refusal leaves the state as it was
+                rules.advance(step)
             else:
                 rules = check_history([*self.history, step], self.network, self._trusted)
         except RuleViolation as refusal:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -64,7 +64,8 @@ class Step:
         return (at or self.occurred_at, RANK[self.type], self.seq)
 
     def with_seq(self, seq: int) -> Step:
-        return replace(self, seq=seq)
+        return Step(self.event_id, self.case_id, self.type, self.occurred_at, self.recorded_at,
+                    self.data, self.actor, self.recorded_supplied, self.ingested_at, seq)
 
     def same_content(self, other: Step) -> bool:
         """SPEC §3: a resubmission is a no-op when its content is identical."""

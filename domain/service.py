@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import IntegrityError, StoredEvent, Transcoder
 
 from domain.case import Case, PointLookup
 from domain.errors import RuleViolation
@@ -67,10 +67,14 @@ class CaseService(Application[str]):
     env: ClassVar[dict[str, str]] = {"ORIGINATOR_ID_TYPE": "text"}
 
     def __init__(self, env: Mapping[str, str], vault: PersonalDataVault,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], transcoder: Transcoder | None = None) -> None:
+        self._transcoder = transcoder
         super().__init__(env=dict(env))
         self.vault = vault
         self._now = clock  # ingested_at: the composition root passes the real clock
+
+    def construct_transcoder(self) -> Transcoder:
+        return self._transcoder or super().construct_transcoder()
 
     @property
     def store(self) -> CaseStore:
@@ -103,7 +107,9 @@ class CaseService(Application[str]):
             if not events:
                 return result
             try:
-                self.save(*events, event_index=index)
+                # Straight to the event store: Application.save() would check every event
+                # against a runtime Protocol, which costs more than encoding it.
+                self.events.put(events, event_index=index)
                 return result
             except IntegrityError:
                 if attempt == MAX_ATTEMPTS - 1:
@@ -118,7 +124,7 @@ class CaseService(Application[str]):
             by_case.setdefault(step.case_id, []).append(step)
         known = self.store.select_event_cases([s.event_id for s in candidates])
         stored = self.store.select_histories(list(by_case))
-        ingested_at = self._now()
+        ingested_at = self._now().isoformat()
         decided: list[Step] = []
         claimed = dict(known)  # an id taken by one case of this batch is taken for the others
         for case_id, steps in by_case.items():
@@ -162,7 +168,7 @@ class CaseService(Application[str]):
             stored = Step(**{**_fields(stored), "data": data})
         return stored.same_content(submitted)
 
-    def _to_event(self, step: Step, version: int, ingested_at: datetime) -> StepRecorded:
+    def _to_event(self, step: Step, version: int, ingested_at: str) -> StepRecorded:
         data = dict(step.data)
         if isinstance(data.get("applicant"), dict):
             data["applicant"] = self.vault.seal(step.case_id, data["applicant"])
@@ -170,7 +176,7 @@ class CaseService(Application[str]):
             originator_id=step.case_id, originator_version=version, event_id=step.event_id,
             type=step.type, occurred_at=step.occurred_at.isoformat(),
             recorded_at=step.recorded_at.isoformat(), recorded_supplied=step.recorded_supplied,
-            ingested_at=ingested_at.isoformat(), actor=step.actor, data=data)
+            ingested_at=ingested_at, actor=step.actor, data=data)
 
 
 def _fields(step: Step) -> dict[str, Any]:

@@ -8,11 +8,11 @@ keeps its due time so any later evaluation time can tell running from overdue wi
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -38,14 +38,14 @@ def history_to_json(steps: Sequence[Step]) -> str:
         rows.append([s.event_id, s.type, s.occurred_at.isoformat(), s.recorded_at.isoformat(),
                      s.ingested_at.isoformat() if s.ingested_at else None, s.actor, data, s.seq,
                      s.recorded_supplied])
-    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+    return orjson.dumps(rows).decode()
 
 
 def history_from_json(case_id: str, text: str) -> list[Step]:
     return [Step(event_id=r[0], case_id=case_id, type=r[1],
                  occurred_at=datetime.fromisoformat(r[2]), recorded_at=datetime.fromisoformat(r[3]),
                  ingested_at=datetime.fromisoformat(r[4]) if r[4] else None, actor=r[5], data=r[6],
-                 seq=r[7], recorded_supplied=r[8]) for r in json.loads(text)]
+                 seq=r[7], recorded_supplied=r[8]) for r in orjson.loads(text)]
 
 
 class CaseProjection:

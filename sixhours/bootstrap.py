@@ -20,6 +20,7 @@ from projections.queries import ReportQueries
 from projections.runner import CatchUp, StoreNotifications, catch_up
 from projections.tables import metadata
 from sixhours.files import read_yaml
+from sixhours.recorders import OrjsonTranscoder
 from sixhours.settings import Settings
 from sixhours.vault import Vault
 
@@ -85,7 +86,8 @@ class Container:
     def service(self) -> CaseService:
         self.engine  # noqa: B018 - tables first: the vault's keys live there
         vault = Vault(self.engine, self.settings.master_key)
-        service = CaseService(event_store_env(self.settings.database_url), vault, utc_now)
+        service = CaseService(event_store_env(self.settings.database_url), vault, utc_now,
+                              OrjsonTranscoder())
         self._closers.append(service)
         return service
 

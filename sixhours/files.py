@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 import yaml
 
 from domain.errors import RuleViolation
@@ -40,8 +41,8 @@ def _read_jsonl(path: Path) -> Iterator[Line]:
             if not text.strip():
                 continue
             try:
-                yield Line(number, text, json.loads(text))
-            except json.JSONDecodeError as error:
+                yield Line(number, text, orjson.loads(text))
+            except orjson.JSONDecodeError as error:
                 yield Line(number, text, error=RuleViolation("invalid_json", detail=str(error)))
 
 

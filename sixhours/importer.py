@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import orjson
+
 from domain.case import PointLookup
 from domain.errors import RuleViolation
-from domain.events import Step, parse_event
+from domain.events import ID_PATTERN, Step, parse_event
 from domain.service import CaseService
 from sixhours.files import read_events
 
@@ -60,7 +62,12 @@ def import_files(paths: Sequence[Path], service: CaseService, network: PointLook
         total = staging.staged
         done = 0
         for batch in staging.batches(batch_events):
-            steps = [_step(raw, index, number, now) for index, number, raw in batch]
+            steps = []
+            for index, number, raw in batch:
+                try:
+                    steps.append(_step(raw, index, number, now))
+                except RuleViolation as refusal:
+                    staging.reject(index, number, refusal, lang)
             result = service.record_batch(steps, network)
             summary.stored += len(result.accepted)
             summary.duplicates += len(result.duplicates)
@@ -76,7 +83,7 @@ def import_files(paths: Sequence[Path], service: CaseService, network: PointLook
 
 
 def _step(raw: str, index: int, number: int, now: datetime) -> Step:
-    return parse_event(json.loads(raw), default_recorded_at=now, seq=index * FILE_ORDER + number)
+    return parse_event(orjson.loads(raw), default_recorded_at=now, seq=index * FILE_ORDER + number)
 
 
 class _Staging:
@@ -95,18 +102,22 @@ class _Staging:
     def stage(self, index: int, number: int, text: str, raw: object,
               error: RuleViolation | None, now: datetime, lang: str, *,
               as_json: str | None) -> None:
-        if error is None:
+        case_id = raw.get("case_id") if isinstance(raw, dict) else None
+        if error is None and not (isinstance(case_id, str) and ID_PATTERN.fullmatch(case_id)):
+            # Only a line that names its case can wait for pass two to be checked in full.
             try:
-                step = parse_event(raw, default_recorded_at=now)
+                parse_event(raw, default_recorded_at=now)
+                raise AssertionError("an event without a valid case_id was accepted")
             except RuleViolation as refusal:
                 error = refusal
         if error is not None:
             self._reject(index, number, text, raw, error, lang)
             return
+        assert isinstance(case_id, str)
         if as_json is None:
-            self.pending.append((step.case_id, index, number, text, None))
+            self.pending.append((case_id, index, number, text, None))
         else:
-            self.pending.append((step.case_id, index, number, as_json, text))
+            self.pending.append((case_id, index, number, as_json, text))
         self.staged += 1
         if len(self.pending) >= 20_000:
             self._flush()
