@@ -80,13 +80,30 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
         self.sql_create_statements.append(SQL(
             "CREATE TABLE IF NOT EXISTS {} (event_id text PRIMARY KEY, case_id text NOT NULL)"
         ).format(self.index_table))
+        self.insert_arrays_statement = SQL(
+            "INSERT INTO {} (originator_id, originator_version, topic, state) "
+            "SELECT * FROM unnest(%b::text[], %b::bigint[], %b::text[], %b::bytea[]) "
+            "RETURNING notification_id").format(
+            Identifier(self.datastore.schema, self.events_table_name))
+
+    def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent],
+                              **kwargs: Any) -> None:
+        # Same statement shape as the stock recorder (table lock, NOTIFY, RETURNING ids), but
+        # four plain arrays sent in binary instead of an array of a composite type in text,
+        # whose escaping cost more than everything else in an import.
+        self._lock_table(curs)
+        self._notify_channel(curs)
+        curs.execute(self.insert_arrays_statement, (
+            [s.originator_id for s in stored_events],
+            [s.originator_version for s in stored_events],
+            [s.topic for s in stored_events], [s.state for s in stored_events]))
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
                        **kwargs: Any) -> None:
         rows = list(kwargs.get("event_index", ()))
         if rows:
             curs.execute(SQL("INSERT INTO {} (event_id, case_id) "
-                             "SELECT * FROM unnest(%s::text[], %s::text[])").format(
+                             "SELECT * FROM unnest(%b::text[], %b::text[])").format(
                 self.index_table), ([r[0] for r in rows], [r[1] for r in rows]))
 
     def select_histories(self, case_ids: Sequence[str]) -> dict[str, list[StoredEvent]]:
@@ -95,14 +112,14 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
         table = Identifier(self.datastore.schema, self.events_table_name)
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(SQL("SELECT originator_id, originator_version, topic, state FROM {} "
-                             "WHERE originator_id = ANY(%s)").format(table), (list(case_ids),))
+                             "WHERE originator_id = ANY(%b)").format(table), (list(case_ids),))
             return _group(curs.fetchall())
 
     def select_event_cases(self, event_ids: Sequence[str]) -> dict[str, str]:
         if not event_ids:
             return {}
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute(SQL("SELECT event_id, case_id FROM {} WHERE event_id = ANY(%s)").format(
+            curs.execute(SQL("SELECT event_id, case_id FROM {} WHERE event_id = ANY(%b)").format(
                 self.index_table), (list(event_ids),))
             return {row["event_id"]: row["case_id"] for row in curs.fetchall()}
 
