@@ -248,13 +248,24 @@ class Case:
                 rules.check(step)  # never mutates: a refusal leaves the state as it was
                 rules.advance(step)
             else:
-                rules = check_history([*self.history, step], self.network, self._trusted)
+                rules = self._recheck(step)
         except RuleViolation as refusal:
             raise refusal.about(case_id=self.case_id, event_id=step.event_id) from None
         self._rules = rules
         self.history.append(step)
         self.pending.append(step)
         self._last_key = step.sort_key() if appends else self._latest_key()
+
+    def _recheck(self, step: Step) -> CaseRules:
+        """The whole corrected history with `step` in it; a rule broken anywhere refuses
+        `step`, and the message names the event where it broke."""
+        try:
+            return check_history([*self.history, step], self.network, self._trusted)
+        except RuleViolation as refusal:
+            if refusal.event_id not in (None, step.event_id):
+                refusal.params["conflicts_with"] = refusal.event_id
+                refusal.event_id = step.event_id
+            raise
 
     def collect_events(self) -> list[Step]:
         collected, self.pending = self.pending, []

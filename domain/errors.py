@@ -93,6 +93,10 @@ class RuleViolation(Exception):
         params = {"expected": "", "expected_en": "", "case_id": self.case_id,
                   "event_id": self.event_id, **self.params}
         text = (zh if lang.startswith("zh") else en).format_map(_Lenient(params))
+        conflict = self.params.get("conflicts_with")
+        if conflict is not None:
+            text += (f"（与事件 {conflict} 冲突）" if lang.startswith("zh")
+                     else f" (it conflicts with event {conflict})")
         if lang.startswith("zh"):
             return f"案件 {self.case_id or '?'}，事件 {self.event_id or '?'}：{text}（规则 {self.code}）"
         return f"case {self.case_id or '?'}, event {self.event_id or '?'}: {text} (rule {self.code})"

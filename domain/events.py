@@ -244,7 +244,7 @@ def _parse(raw: dict[str, Any], default_recorded_at: datetime, seq: int) -> Step
         raise RuleViolation("invalid_id", field="event_id", value=str(event_id)[:40] + "…")
     _point_id(raw["case_id"], "case_id")
     kind = raw["type"]
-    if kind not in RANK:
+    if not isinstance(kind, str) or kind not in RANK:
         raise RuleViolation("unknown_type", value=kind)
     occurred_at = parse_time(raw["occurred_at"], "occurred_at")
     supplied = raw.get("recorded_at") is not None

@@ -58,7 +58,8 @@ class Policy:
             tz: tzinfo, share: float = 1.0) -> datetime:
         """When the clock's active time reaches `share` of its target, given its pauses so far.
 
-        A pause that begins before that instant pushes it back by the pause's length.
+        A pause that begins before that instant, or at it (the hour is used up but not yet
+        exceeded), pushes it back by the pause's length.
         """
         target = self.clocks[clock]
         if target.days is not None:
@@ -67,7 +68,7 @@ class Policy:
         assert minutes is not None
         due = start + timedelta(minutes=minutes * share)
         for begin, end in sorted(pauses):
-            if begin < due:
+            if begin <= due:
                 due += end - begin
         return due
 
@@ -78,7 +79,7 @@ class Policy:
         paused = timedelta(0)
         due = day_limit_deadline(start, days, self.calendar, tz)
         for begin, end in sorted(pauses):
-            if begin < due:
+            if begin <= due:
                 paused += end - begin
                 due = day_limit_deadline(start + paused, days, self.calendar, tz)
         return start + paused + (due - start - paused) * share

@@ -109,7 +109,7 @@ class ReportQueries:
             clocks.c.decision_us >= lo, clocks.c.decision_us < hi,
         ).group_by(dim, clocks.c.clock, clocks.c.state)
         overdue = and_(clocks.c.due_us < a, or_(clocks.c.pause_began_us.is_(None),
-                                                clocks.c.pause_began_us >= clocks.c.due_us))
+                                                clocks.c.pause_began_us > clocks.c.due_us))
         in_period = and_(overdue, clocks.c.due_us >= lo, clocks.c.due_us < hi)
         od = case((overdue, 1), else_=0).label("od")
         ip = case((in_period, 1), else_=0).label("ip")
