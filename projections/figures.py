@@ -60,15 +60,17 @@ class Tally:
         self.total = Figures()
         self.rows: dict[str, Figures] = {}
 
-    def into(self, keys: Iterable[str] | None) -> list[Figures]:
-        targets = [self.total]
+    def into(self, keys: Iterable[str] | None, total: bool) -> list[Figures]:
+        targets = [self.total] if total else []
         if keys is not None:
             targets.extend(self.rows.setdefault(k, Figures()) for k in keys)
         return targets
 
-    def add(self, keys: Iterable[str] | None, section: str, label: str, n: int = 1) -> None:
+    def add(self, keys: Iterable[str] | None, section: str, label: str, n: int = 1, *,
+            total: bool = True) -> None:
+        """Count into the total (once per item) and into each group key's row."""
         keys = list(keys) if keys is not None else None
-        for fig in self.into(keys):
+        for fig in self.into(keys, total):
             if section == "clock":
                 clock, outcome = label.split(":")
                 fig.add_clock(clock, outcome, n)

@@ -55,7 +55,12 @@ class ReportQueries:
         keyer = _keyer(request.by, network)
         projected = request.policy == self.projected
         if projected:
-            self._count_projected(tally, request.by, keyer, policy.name, as_of, period)
+            # A case in several groups counts once in the total and once in each group's row,
+            # so the total and the rows are counted by separate queries.
+            self._count_projected(tally, None, _keyer(None, network), policy.name, as_of, period)
+            if request.by is not None:
+                self._count_projected(tally, request.by, keyer, policy.name, as_of, period,
+                                      rows_only=True)
         for keys, evaluation in self._evaluated(policy, as_of, request.by, keyer, network,
                                                 only_stale=projected):
             tally_case(tally, keys, evaluation, period, as_of)
@@ -91,9 +96,13 @@ class ReportQueries:
 
     # --- the projected path ------------------------------------------------------------------
 
-    def _count_projected(self, tally: Tally, by: str | None, keyer: Callable[[Any], list[str] | None],
-                         policy: str, as_of: datetime, period: Period) -> None:
+    def _count_projected(self, tally: Tally, by: str | None,
+                         keyer: Callable[[Any], list[str] | None], policy: str, as_of: datetime,
+                         period: Period, *, rows_only: bool = False) -> None:
         a, lo, hi = to_us(as_of), to_us(period.start), to_us(period.end)
+
+        def add(value: Any, section: str, label: str, n: int) -> None:
+            tally.add(keyer(value), section, label, n, total=not rows_only)
         fresh = cases.c.last_event_us <= a
 
         def joined(table: Any) -> tuple[FromClause, ColumnElement[Any]]:
@@ -127,20 +136,20 @@ class ReportQueries:
         volume = self._volume_query(by, dim, policy, fresh, lo, hi)
         with self.engine.connect() as conn:
             for value, clock, state, n in conn.execute(decided):
-                tally.add(keyer(value), "clock", f"{clock}:{state}", n)
+                add(value, "clock", f"{clock}:{state}", n)
             for value, clock, is_overdue, counts_now, n in conn.execute(still_open):
-                tally.add(keyer(value), "open", "overdue" if is_overdue else "running", n)
+                add(value, "open", "overdue" if is_overdue else "running", n)
                 if counts_now:
-                    tally.add(keyer(value), "clock", f"{clock}:breached", n)
+                    add(value, "clock", f"{clock}:breached", n)
             for value, outcome, n in conn.execute(finished):
-                tally.add(keyer(value), "case", outcome, n)
+                add(value, "case", outcome, n)
             for value, satisfaction, n in conn.execute(answered):
-                tally.add(keyer(value), "satisfaction", satisfaction, n)
+                add(value, "satisfaction", satisfaction, n)
             labels = ("received", "granted", "refused", "withdrawn", "closed", "open_cases")
             for value, *counts in conn.execute(volume):
                 for label, n in zip(labels, counts, strict=True):
                     if n:
-                        tally.add(keyer(value), "volume", label, int(n))
+                        add(value, "volume", label, int(n))
 
     def _volume_query(self, by: str | None, dim: ColumnElement[Any], policy: str,
                       fresh: ColumnElement[bool], lo: int | None, hi: int | None) -> Any:
