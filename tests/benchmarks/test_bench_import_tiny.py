@@ -1,0 +1,45 @@
+"""A tiny run of the import benchmark on each backend: the figures exist and every event is stored.
+
+No timing assertions: speeds are measured by the full run and recorded in docs/BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.benchmarks.bench_import import PG_ADMIN, pg_problem, run
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_tiny_import_benchmark_measures_everything(backend: str, tmp_path: Path) -> None:
+    if backend == "postgres":
+        problem = pg_problem()
+        if problem is not None:
+            message = (f"PostgreSQL is not reachable at {PG_ADMIN} ({problem}); install and start "
+                       "it (apt-get install postgresql) or set SIXHOURS_TEST_PG")
+            if os.environ.get("CI") == "true":
+                pytest.fail(message)
+            pytest.skip(message)
+
+    results = run(events=2000, backend=backend, workdir=tmp_path, baseline_sample=500)
+
+    load = results["workload"]
+    assert load["count"] > 0
+    r = results["backends"][backend]
+    imp = r["import"]
+    assert imp["refused"] == 0
+    assert imp["stored"] == load["count"] == imp["lines"]
+    assert imp["rows_in_store"] == load["count"]
+    assert imp["wall_s"] > 0 and imp["events_per_s"] > 0 and imp["peak_rss_kib"] > 0
+    assert r["network_import_s"] > 0
+    assert r["catch_up"]["processed"] == load["count"]
+    assert r["catch_up"]["wall_s"] > 0 and r["catch_up"]["events_per_s"] > 0
+    assert len(r["report"]["runs"]) == 3 and all(s > 0 for s in r["report"]["runs"])
+    assert 0 < r["report"]["median_s"] <= r["report"]["max_s"]
+    assert r["baseline"]["events"] == r["baseline"]["stored"] == min(500, load["count"])
+    assert r["baseline"]["events_per_s"] > 0
+    assert r["ratio_import_to_baseline"] > 0
+    assert set(r["targets"]) == {"import_events_per_s", "import_peak_rss_mb", "report_max_s"}
