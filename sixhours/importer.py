@@ -66,8 +66,8 @@ def import_files(paths: Sequence[Path], service: CaseService, network: PointLook
             for index, number, raw in batch:
                 try:
                     steps.append(_step(raw, index, number, now))
-                except RuleViolation as refusal:
-                    staging.reject(index, number, refusal, lang)
+                except RuleViolation as bad_line:
+                    staging.reject(index, number, bad_line, lang)
             result = service.record_batch(steps, network)
             summary.stored += len(result.accepted)
             summary.duplicates += len(result.duplicates)
