@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from domain.calendar import CalendarYearUnknown
 from domain.network import NetworkError, parse_points, update_network
 from domain.policy import PolicyError
 from projections.case_view import case_view
@@ -43,7 +44,7 @@ AsOf = Annotated[str | None, typer.Option(
                     "Default: now.")]
 PolicyOpt = Annotated[str | None, typer.Option(
     "--policy", help="six-hours (default) or statutory, or a policy from SIXHOURS_POLICY_FILES.")]
-Format = Annotated[str, typer.Option("--format", help="table or json.")]
+Format = Annotated[str, typer.Option("--format", help="table（表格，默认）or json.")]
 
 
 class UserError(Exception):
@@ -61,7 +62,8 @@ def container(lang: str | None) -> Iterator[tuple[Container, str]]:
     c = build(settings)
     try:
         yield c, chosen
-    except (UserError, NetworkError, PolicyError, MissingSecretKey, ValueError) as error:
+    except (UserError, NetworkError, PolicyError, MissingSecretKey, CalendarYearUnknown,
+            ValueError) as error:
         err.print(f"[red]{error}[/]")
         raise typer.Exit(2) from None
     finally:
@@ -78,6 +80,11 @@ def _as_of(text: str | None) -> datetime:
     if moment.tzinfo is None:
         raise UserError(f"--as-of {text!r} needs a UTC offset, e.g. +08:00")
     return moment
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in ("table", "json"):
+        raise UserError(f"--format must be table or json, not {fmt!r}")
 
 
 def _date(text: str | None, flag: str) -> date | None:
@@ -108,7 +115,14 @@ def _catch_up(c: Container) -> None:
 
 @network_app.command("import")
 def network_import(file: Path, lang: Lang = None) -> None:
-    """Load or update the service network from a YAML or CSV file (add, rename, move, retire)."""
+    """导入或更新服务网络（YAML 或 CSV 文件）：可新增、改名、调整上级、撤销服务点；
+    已有案件使用的服务点不能删除，只能标记 retired: true。
+
+    Load or update the service network from a YAML or CSV file. Points used by recorded
+    events cannot be removed, only retired.
+
+    Example: sixhours network import network.yaml
+    """
     with container(lang) as (c, _):
         points = parse_points(read_network(file))
         c.catch_up()
@@ -122,7 +136,15 @@ def network_import(file: Path, lang: Lang = None) -> None:
 def import_events(files: list[Path], lang: Lang = None,
                   batch: Annotated[int, typer.Option(help="events per transaction")] = 5000,
                   ) -> None:
-    """Import case events from JSON Lines or CSV files; bad lines go to FILE.rejects.jsonl."""
+    """导入案件事件（JSON Lines 或 CSV）。可以重复导入同一文件，已导入的事件不会重复；
+    不合规的行写入 FILE.rejects.jsonl 并说明原因（规则代码），其余行照常导入。
+    有行被拒绝时退出码为 1。
+
+    Import case events. Importing a file again stores nothing twice; refused lines go to
+    FILE.rejects.jsonl with the rule that refused them; exit code 1 when any line was refused.
+
+    Example: sixhours import 2026-03.jsonl 2026-03-补录.csv
+    """
     with container(lang) as (c, chosen):
         for path in files:
             if not path.is_file():
@@ -149,8 +171,14 @@ def report(
     by: Annotated[str | None, typer.Option("--by", help=f"Group rows by: {'|'.join(GROUPINGS)}.")] = None,
     policy: PolicyOpt = None, as_of: AsOf = None, fmt: Format = "table", lang: Lang = None,
 ) -> None:
-    """Compliance, satisfaction and volume figures for a period (SPEC §5)."""
+    """统计期间内的六个一小时达标率、各时限达标率、满意度和案件量。
+
+    Compliance, satisfaction and volume for a period (local dates, both ends included).
+
+    Example: sixhours report --from 2026-03-01 --to 2026-03-31 --by county
+    """
     with container(lang) as (c, chosen):
+        _check_format(fmt)
         request = ReportRequest(policy=policy or c.settings.default_policy, as_of=_as_of(as_of),
                                 date_from=_date(date_from, "--from"), date_to=_date(date_to, "--to"),
                                 by=by)
@@ -170,8 +198,14 @@ def case_show(case_id: str, policy: PolicyOpt = None, as_of: AsOf = None, fmt: F
               personal_data: Annotated[bool, typer.Option(
                   "--personal-data", help="Include the applicant's personal data (needs the key).")
               ] = False) -> None:
-    """One case: its clocks and its history as the clock engine sees them at --as-of."""
+    """查看一个案件：各时限的状态和全部事件记录。
+
+    One case: its clocks and its history as they stand at --as-of.
+
+    Example: sixhours case show BS-2026-000045
+    """
     with container(lang) as (c, chosen):
+        _check_format(fmt)
         name = policy or c.settings.default_policy
         if name not in c.policies:
             raise UserError(f"unknown policy {name}; known: {', '.join(c.policies)}")
@@ -197,7 +231,10 @@ def generate(
     start: Annotated[str, typer.Option(help="First day of applications.")] = "2026-03-01",
     days: Annotated[int, typer.Option(help="Days over which applications arrive.")] = 30,
 ) -> None:
-    """Write a synthetic Baoshan-like network and case events, for tests, demos and benchmarks."""
+    """生成模拟的服务网络和案件事件（用于测试、演示和性能测试）。
+
+    Write a synthetic Baoshan-like network and case events, for tests, demos and benchmarks.
+    """
     from zoneinfo import ZoneInfo
 
     from sixhours import workload

@@ -159,3 +159,24 @@ def test_unknown_grouping_and_naive_as_of_are_clear_errors(loaded: Path) -> None
     assert code == 2
     code, _ = run("report", "--as-of", "2026-03-31T18:00:00")
     assert code == 2
+
+
+def test_the_statutory_policy_names_a_year_the_calendar_does_not_know(
+        env: dict[str, str], examples: Path, tmp_path: Path) -> None:
+    run("network", "import", str(examples / "network.yaml"))
+    case_2027 = tmp_path / "2027.jsonl"
+    case_2027.write_text(json.dumps({
+        "event_id": "Y-1", "case_id": "Y", "type": "application_received",
+        "occurred_at": "2027-01-05T09:00:00+08:00", "recorded_at": "2027-01-05T09:00:00+08:00",
+        "data": {"service_point": "ly", "channel": "walk_in", "category": "civil",
+                 "groups": []}}) + "\n")
+    assert run("import", str(case_2027))[0] == 0
+    code, _ = run("report", "--policy", "statutory", "--as-of", "2027-01-20T00:00:00+08:00")
+    assert code == 2
+    from typer.testing import CliRunner
+
+    from sixhours.cli import app
+    result = CliRunner().invoke(app, ["report", "--policy", "statutory", "--as-of",
+                                      "2027-01-20T00:00:00+08:00"])
+    assert "2027" in result.output
+    assert run("report", "--as-of", "2027-01-20T00:00:00+08:00")[0] == 0  # six-hours needs none
