@@ -21,8 +21,10 @@ from domain.events import Step
 from domain.policy import Policy
 from domain.service import step_from_event
 from projections.tables import (
+    CASE_TABLES,
     calls,
     case_groups,
+    case_histories,
     cases,
     clocks,
     outcomes,
@@ -59,22 +61,21 @@ class CaseProjection:
         new: dict[str, list[Step]] = {}
         for event in events:
             new.setdefault(event.originator_id, []).append(step_from_event(event))
-        known = dict(conn.execute(select(cases.c.case_id, cases.c.history)
-                                  .where(cases.c.case_id.in_(list(new)))).all())
-        rows: dict[str, list[dict[str, Any]]] = {t.name: [] for t in
-                                                 (cases, case_groups, calls, clocks, outcomes)}
+        known = dict(conn.execute(select(case_histories.c.case_id, case_histories.c.history)
+                                  .where(case_histories.c.case_id.in_(list(new)))).all())
+        rows: dict[str, list[dict[str, Any]]] = {t.name: [] for t in CASE_TABLES}
         used: set[str] = set()
         for case_id, added in new.items():
             history = history_from_json(case_id, known[case_id]) if case_id in known else []
             history.extend(added)
             self._rows(case_id, history, rows, used)
         ids = list(new)
-        for table in (cases, case_groups, calls):
+        for table in (cases, case_histories, case_groups, calls):
             conn.execute(delete(table).where(table.c.case_id.in_(ids)))
         for table in (clocks, outcomes):
             conn.execute(delete(table).where(table.c.policy == self.policy.name,
                                              table.c.case_id.in_(ids)))
-        for table in (cases, case_groups, calls, clocks, outcomes):
+        for table in CASE_TABLES:
             if rows[table.name]:
                 conn.execute(insert(table), rows[table.name])
         if used:
@@ -92,21 +93,24 @@ class CaseProjection:
         f = evaluation.facts
         used.update(p for s in history for p in (s.data.get("service_point"),
                                                  s.data.get("to_service_point")) if p)
+        last_us = to_us(f.last_event_at or last)
+        dims = {"service_point": f.service_point, "channel": f.channel, "category": f.category,
+                "last_event_us": last_us}
         rows["rm_cases"].append({
-            "case_id": case_id, "service_point": f.service_point, "channel": f.channel,
-            "category": f.category, "area": f.area, "received_us": to_us(f.received_at),
+            "case_id": case_id, "area": f.area, "received_us": to_us(f.received_at),
             "reviewed_us": to_us(f.reviewed_at), "decision": f.decision,
-            "withdrawn_us": to_us(f.withdrawn_at), "closed_us": to_us(f.closed_at),
-            "last_event_us": to_us(f.last_event_at or last), "history": history_to_json(history)})
+            "withdrawn_us": to_us(f.withdrawn_at), "closed_us": to_us(f.closed_at), **dims})
+        rows["rm_case_histories"].append({"case_id": case_id, "last_event_us": last_us,
+                                          "history": history_to_json(history)})
         rows["rm_case_groups"].extend({"case_id": case_id, "grp": g} for g in f.groups)
         rows["rm_calls"].extend(
             {"case_id": case_id, "seq": n, "at_us": to_us(c.at), "reached": c.reached,
-             "satisfaction": c.satisfaction} for n, c in enumerate(f.calls))
-        rows["rm_clocks"].extend(self._clock_rows(case_id, evaluation))
+             "satisfaction": c.satisfaction, **dims} for n, c in enumerate(f.calls))
+        rows["rm_clocks"].extend({**row, **dims} for row in self._clock_rows(case_id, evaluation))
         if evaluation.outcome is not None:
             rows["rm_outcomes"].append({"policy": self.policy.name, "case_id": case_id,
                                         "outcome": evaluation.outcome,
-                                        "finished_us": to_us(evaluation.finished_at)})
+                                        "finished_us": to_us(evaluation.finished_at), **dims})
 
     def _clock_rows(self, case_id: str, evaluation: CaseEvaluation) -> list[dict[str, Any]]:
         out = []

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import Engine, and_, case, func, or_, select
+from sqlalchemy import Engine, Table, and_, case, func, literal, or_, select
 from sqlalchemy.sql import ColumnElement, FromClause
 
 from domain.clocks import evaluate
@@ -21,7 +21,15 @@ from domain.network import LEVELS, Network
 from domain.policy import Policy
 from projections.case_clocks import history_from_json
 from projections.figures import Period, Tally, tally_case
-from projections.tables import calls, case_groups, cases, clocks, outcomes, to_us
+from projections.tables import (
+    calls,
+    case_groups,
+    case_histories,
+    cases,
+    clocks,
+    outcomes,
+    to_us,
+)
 
 GROUPINGS = (*LEVELS, "group", "channel", "category")
 
@@ -102,72 +110,67 @@ class ReportQueries:
         a, lo, hi = to_us(as_of), to_us(period.start), to_us(period.end)
 
         def add(value: Any, section: str, label: str, n: int) -> None:
-            tally.add(keyer(value), section, label, n, total=not rows_only)
-        fresh = cases.c.last_event_us <= a
+            tally.add(keyer(value), section, label, int(n), total=not rows_only)
 
-        def joined(table: Any) -> tuple[FromClause, ColumnElement[Any]]:
-            source: FromClause = table.join(cases, table.c.case_id == cases.c.case_id) \
-                if table is not cases else cases
+        def sliced(table: Table) -> tuple[FromClause, ColumnElement[Any]]:
+            """The table (joined to the groups when slicing by group) and its slice column."""
             if by == "group":
-                source = source.join(case_groups, case_groups.c.case_id == cases.c.case_id)
-            return source, _dimension(by)
+                return (table.join(case_groups, case_groups.c.case_id == table.c.case_id),
+                        case_groups.c.grp)
+            column = {"channel": "channel", "category": "category"}.get(by or "", "service_point")
+            return table, (table.c[column] if by is not None else literal(""))
 
-        src, dim = joined(clocks)
+        def within(column: Any, *extra: Any) -> Any:
+            return func.sum(case((and_(column >= lo, column < hi, *extra), 1), else_=0))
+
+        src, dim = sliced(clocks)
         decided = select(dim, clocks.c.clock, clocks.c.state, func.count()).select_from(src).where(
-            clocks.c.policy == policy, clocks.c.state.in_(("met", "breached")), fresh,
-            clocks.c.decision_us >= lo, clocks.c.decision_us < hi,
+            clocks.c.policy == policy, clocks.c.state.in_(("met", "breached")),
+            clocks.c.last_event_us <= a, clocks.c.decision_us >= lo, clocks.c.decision_us < hi,
         ).group_by(dim, clocks.c.clock, clocks.c.state)
         overdue = and_(clocks.c.due_us < a, or_(clocks.c.pause_began_us.is_(None),
                                                 clocks.c.pause_began_us > clocks.c.due_us))
-        in_period = and_(overdue, clocks.c.due_us >= lo, clocks.c.due_us < hi)
         od = case((overdue, 1), else_=0).label("od")
-        ip = case((in_period, 1), else_=0).label("ip")
-        still_open = select(dim, clocks.c.clock, od, ip, func.count()).select_from(src).where(
-            clocks.c.policy == policy, clocks.c.state == "open", fresh,
-        ).group_by(dim, clocks.c.clock, od, ip)
-        src_o, _ = joined(outcomes)
-        finished = select(dim, outcomes.c.outcome, func.count()).select_from(src_o).where(
-            outcomes.c.policy == policy, fresh, outcomes.c.finished_us >= lo,
-            outcomes.c.finished_us < hi).group_by(dim, outcomes.c.outcome)
-        src_c, _ = joined(calls)
-        answered = select(dim, calls.c.satisfaction, func.count()).select_from(src_c).where(
-            calls.c.reached.is_(True), fresh, calls.c.at_us >= lo, calls.c.at_us < hi,
-        ).group_by(dim, calls.c.satisfaction)
-        volume = self._volume_query(by, dim, policy, fresh, lo, hi)
+        still_open = select(dim, clocks.c.clock, od, within(clocks.c.due_us, overdue),
+                            func.count()).select_from(src).where(
+            clocks.c.policy == policy, clocks.c.state == "open", clocks.c.last_event_us <= a,
+        ).group_by(dim, clocks.c.clock, od)
+        src, dim_o = sliced(outcomes)
+        finished = select(dim_o, outcomes.c.outcome, within(outcomes.c.finished_us),
+                          func.count()).select_from(src).where(
+            outcomes.c.policy == policy, outcomes.c.last_event_us <= a,
+        ).group_by(dim_o, outcomes.c.outcome)
+        src, dim_c = sliced(calls)
+        answered = select(dim_c, calls.c.satisfaction, func.count()).select_from(src).where(
+            calls.c.reached.is_(True), calls.c.last_event_us <= a, calls.c.at_us >= lo,
+            calls.c.at_us < hi,
+        ).group_by(dim_c, calls.c.satisfaction)
+        src, dim_v = sliced(cases)
+        volume = select(
+            dim_v, within(cases.c.received_us),
+            within(cases.c.reviewed_us, cases.c.decision == "granted"),
+            within(cases.c.reviewed_us, cases.c.decision == "refused"),
+            within(cases.c.withdrawn_us), within(cases.c.closed_us),
+            func.sum(case((cases.c.withdrawn_us.is_(None), 1), else_=0)),
+        ).select_from(src).where(cases.c.last_event_us <= a).group_by(dim_v)
         with self.engine.connect() as conn:
             for value, clock, state, n in conn.execute(decided):
                 add(value, "clock", f"{clock}:{state}", n)
-            for value, clock, is_overdue, counts_now, n in conn.execute(still_open):
+            for value, clock, is_overdue, in_period, n in conn.execute(still_open):
                 add(value, "open", "overdue" if is_overdue else "running", n)
-                if counts_now:
-                    add(value, "clock", f"{clock}:breached", n)
-            for value, outcome, n in conn.execute(finished):
-                add(value, "case", outcome, n)
+                if in_period:
+                    add(value, "clock", f"{clock}:breached", in_period)
+            for value, outcome, in_period, n in conn.execute(finished):
+                if in_period:
+                    add(value, "case", outcome, in_period)
+                add(value, "volume", "open_cases", -n)  # finished cases are not open
             for value, satisfaction, n in conn.execute(answered):
                 add(value, "satisfaction", satisfaction, n)
             labels = ("received", "granted", "refused", "withdrawn", "closed", "open_cases")
             for value, *counts in conn.execute(volume):
                 for label, n in zip(labels, counts, strict=True):
                     if n:
-                        add(value, "volume", label, int(n))
-
-    def _volume_query(self, by: str | None, dim: ColumnElement[Any], policy: str,
-                      fresh: ColumnElement[bool], lo: int | None, hi: int | None) -> Any:
-        def within(column: Any, *extra: Any) -> Any:
-            return func.sum(case((and_(column >= lo, column < hi, *extra), 1), else_=0))
-
-        source: FromClause = cases.outerjoin(
-            outcomes, and_(outcomes.c.case_id == cases.c.case_id, outcomes.c.policy == policy))
-        if by == "group":
-            source = source.join(case_groups, case_groups.c.case_id == cases.c.case_id)
-        open_case = and_(outcomes.c.case_id.is_(None), cases.c.withdrawn_us.is_(None))
-        return select(
-            dim, within(cases.c.received_us),
-            within(cases.c.reviewed_us, cases.c.decision == "granted"),
-            within(cases.c.reviewed_us, cases.c.decision == "refused"),
-            within(cases.c.withdrawn_us), within(cases.c.closed_us),
-            func.sum(case((open_case, 1), else_=0)),
-        ).select_from(source).where(fresh).group_by(dim)
+                        add(value, "volume", label, n)
 
     # --- the evaluated path ------------------------------------------------------------------
 
@@ -175,9 +178,9 @@ class ReportQueries:
                    keyer: Callable[[Any], list[str] | None], network: Network, *,
                    only_stale: bool) -> Iterator[tuple[list[str] | None, Any]]:
         a = to_us(as_of)
-        query = select(cases.c.case_id, cases.c.history).where(cases.c.received_us <= a)
+        query = select(case_histories.c.case_id, case_histories.c.history)
         if only_stale:
-            query = query.where(cases.c.last_event_us > a)
+            query = query.where(case_histories.c.last_event_us > a)
         with self.engine.connect() as conn:
             for case_id, text in conn.execute(query.execution_options(yield_per=2000)):
                 history = history_from_json(case_id, text)
@@ -192,18 +195,6 @@ class ReportQueries:
                 else:
                     keys = keyer(f.service_point)
                 yield keys, evaluation
-
-
-def _dimension(by: str | None) -> ColumnElement[Any]:
-    if by == "group":
-        return case_groups.c.grp
-    if by == "channel":
-        return cases.c.channel
-    if by == "category":
-        return cases.c.category
-    if by is None:
-        return func.coalesce(None, "")
-    return cases.c.service_point
 
 
 def _keyer(by: str | None, network: Network) -> Callable[[Any], list[str] | None]:

@@ -17,6 +17,9 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from projections.tables import positions
 
 BATCH = 5000
+# After this many events in one catch-up, PostgreSQL gets fresh planner statistics: autovacuum
+# may be off or late, and a planner that believes the read model is empty picks nested loops.
+ANALYZE_AFTER = 50_000
 
 
 class Projection(Protocol):
@@ -73,6 +76,9 @@ def catch_up(engine: Engine, source: NotificationSource, projection: Projection,
         position = last
         if progress:
             progress(processed, max(target - position, 0))
+    if processed >= ANALYZE_AFTER and engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
     return CatchUp(processed, position, time.perf_counter() - started)
 
 

@@ -401,11 +401,14 @@ def table_row(r: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=int, default=DEFAULT_EVENTS)
+    parser.add_argument("--events", type=int, default=DEFAULT_EVENTS,
+                        help=f"about how many events to generate (default {DEFAULT_EVENTS}: seconds)")
     parser.add_argument("--backend", choices=(*BACKENDS, "both"), default="sqlite")
-    parser.add_argument("--baseline-sample", type=int, default=50_000)
+    parser.add_argument("--baseline-sample", type=int, default=50_000,
+                        help="events saved one transaction each by the stock baseline")
     parser.add_argument("--workdir", type=Path,
-                        default=Path(tempfile.gettempdir()) / "sixhours-bench")
+                        default=Path(tempfile.gettempdir()) / "sixhours-bench",
+                        help="workload files (reused), SQLite databases (deleted after), results")
     parser.add_argument("--json-out", type=Path, default=None,
                         help="where to write the results (default WORKDIR/bench_import.json)")
     args = parser.parse_args(argv)
