@@ -37,11 +37,8 @@ def examples() -> Path:
     return EXAMPLES
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.sqlite'}"
-        return
+def require_postgres() -> None:
+    """Skip (or, under CI=true, fail) a test when the PostgreSQL server is not reachable."""
     problem = _pg_available()
     if problem is not None:
         message = (f"PostgreSQL is not reachable at {PG_ADMIN} ({problem}); install and start it "
@@ -49,6 +46,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.sqlite'}"
+        return
+    require_postgres()
     name = f"sixhours_test_{uuid.uuid4().hex[:12]}"
     with _pg_admin_connect() as conn:
         conn.execute(f'CREATE DATABASE "{name}"')

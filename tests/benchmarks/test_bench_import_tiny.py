@@ -5,24 +5,18 @@ No timing assertions: speeds are measured by the full run and recorded in docs/B
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from tests.benchmarks.bench_import import PG_ADMIN, pg_problem, run
+from tests.benchmarks.bench_import import run
+from tests.conftest import require_postgres
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_a_tiny_import_benchmark_measures_everything(backend: str, tmp_path: Path) -> None:
     if backend == "postgres":
-        problem = pg_problem()
-        if problem is not None:
-            message = (f"PostgreSQL is not reachable at {PG_ADMIN} ({problem}); install and start "
-                       "it (apt-get install postgresql) or set SIXHOURS_TEST_PG")
-            if os.environ.get("CI") == "true":
-                pytest.fail(message)
-            pytest.skip(message)
+        require_postgres()
 
     results = run(events=2000, backend=backend, workdir=tmp_path, baseline_sample=500)
 
