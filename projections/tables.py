@@ -6,8 +6,10 @@ the same way on both backends.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from functools import lru_cache
+from typing import Any, overload
 
 from sqlalchemy import (
     BigInteger,
@@ -25,6 +27,14 @@ from sqlalchemy import (
 metadata = MetaData()
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@overload
+def to_us(moment: datetime) -> int: ...
+@overload
+def to_us(moment: None) -> None: ...
+@overload
+def to_us(moment: datetime | None) -> int | None: ...
 
 
 def to_us(moment: datetime | None) -> int | None:
@@ -72,55 +82,13 @@ case_keys = Table(
     Column("wrapped_key", LargeBinary, nullable=False),
 )
 
-# --- the case projection -------------------------------------------------------------------
-
-cases = Table(
-    "rm_cases", metadata,
-    Column("case_id", String(64), primary_key=True),
-    Column("service_point", String(64)),
-    Column("channel", String(16)),
-    Column("category", String(16)),
-    Column("area", String(8)),
-    Column("received_us", BigInteger),
-    Column("reviewed_us", BigInteger),
-    Column("decision", String(8)),
-    Column("withdrawn_us", BigInteger),
-    Column("closed_us", BigInteger),
-    Column("last_event_us", BigInteger, nullable=False),
-)
-Index("rm_cases_last_event", cases.c.last_event_us)
-
-# The per-case facts: its events without personal data (JSON), enough to re-evaluate the case
-# under any policy at any time without reading the event store. Kept apart so that the narrow
-# tables the report scans stay narrow.
-case_histories = Table(
-    "rm_case_histories", metadata,
-    Column("case_id", String(64), primary_key=True),
-    Column("last_event_us", BigInteger, nullable=False),
-    Column("history", Text, nullable=False),
-)
-Index("rm_case_histories_last_event", case_histories.c.last_event_us)
-
-
-def _case_dimensions() -> list[Column[Any]]:
-    """Copied onto every row the report counts, so that it counts without joins."""
-    return [Column("service_point", String(64)), Column("channel", String(16)),
-            Column("category", String(16)), Column("last_event_us", BigInteger, nullable=False)]
-
-case_groups = Table(
-    "rm_case_groups", metadata,
-    Column("case_id", String(64), primary_key=True),
-    Column("grp", String(16), primary_key=True),
-)
-
-calls = Table(
-    "rm_calls", metadata,
-    Column("case_id", String(64), primary_key=True),
-    Column("seq", Integer, primary_key=True),
-    Column("at_us", BigInteger, nullable=False),
-    Column("reached", Boolean, nullable=False),
-    Column("satisfaction", String(24)),
-    *_case_dimensions(),
+read_models = Table(
+    "sixhours_read_models", metadata,
+    Column("name", String(64), primary_key=True),  # "cases"
+    Column("active", String(16)),  # table prefix that reads use, e.g. "rm_"
+    Column("active_fingerprint", String(200)),
+    Column("building", String(16)),  # a version being built beside it (blue/green)
+    Column("building_fingerprint", String(200)),
 )
 
 points_in_use = Table(
@@ -128,32 +96,124 @@ points_in_use = Table(
     Column("point_id", String(64), primary_key=True),
 )
 
-clocks = Table(
-    "rm_clocks", metadata,
-    Column("policy", String(64), primary_key=True),
-    Column("case_id", String(64), primary_key=True),
-    Column("clock", String(16), primary_key=True),
-    # met | breached | cancelled once decided; open while it runs (overdue is derived at query)
-    Column("state", String(12), nullable=False),
-    Column("started_us", BigInteger, nullable=False),
-    Column("stopped_us", BigInteger),
-    Column("due_us", BigInteger, nullable=False),  # excluding a pause still open
-    Column("decision_us", BigInteger),
-    Column("pause_began_us", BigInteger),  # an open pause: the due time moves with it
-    *_case_dimensions(),
-)
-Index("rm_clocks_open_due", clocks.c.policy, clocks.c.state, clocks.c.due_us)
-# Covers the report's count of decided clocks: it reads the index alone, already grouped.
-Index("rm_clocks_decided", clocks.c.policy, clocks.c.state, clocks.c.clock, clocks.c.decision_us,
-      clocks.c.last_event_us)
 
-outcomes = Table(
-    "rm_outcomes", metadata,
-    Column("policy", String(64), primary_key=True),
-    Column("case_id", String(64), primary_key=True),
-    Column("outcome", String(12), nullable=False),
-    Column("finished_us", BigInteger, nullable=False),
-    *_case_dimensions(),
-)
+# --- the case projection: one set of tables per version, side by side ---------------------------
 
-CASE_TABLES = (cases, case_histories, case_groups, calls, clocks, outcomes)
+
+def _case_dimensions() -> list[Column[Any]]:
+    """Copied onto every row the report counts, so that it counts without joins."""
+    return [Column("service_point", String(64)), Column("channel", String(16)),
+            Column("category", String(16)), Column("last_event_us", BigInteger, nullable=False)]
+
+
+def _rollup_key(*dims: Column[Any]) -> list[Column[Any]]:
+    return [Column("policy", String(64), primary_key=True),
+            Column("day", Integer, primary_key=True),  # local date as YYYYMMDD; 0 = "now"
+            *dims,
+            Column("metric", String(12), primary_key=True),  # clock | case | satisfaction | volume
+            Column("label", String(32), primary_key=True),  # e.g. review:met, achieved, received
+            Column("n", BigInteger, nullable=False)]
+
+
+@dataclass(frozen=True)
+class CaseTables:
+    """The case projection's tables for one version, named with its prefix."""
+
+    prefix: str
+    metadata: MetaData
+    cases: Table
+    case_histories: Table
+    case_groups: Table
+    calls: Table
+    clocks: Table
+    outcomes: Table
+    rollup_days: Table  # totals per local day: the headline report reads only this
+    rollup_points: Table  # per day x service point x channel x category
+    rollup_groups: Table  # per day x group
+
+    @property
+    def per_case(self) -> tuple[Table, ...]:
+        return (self.cases, self.case_histories, self.case_groups, self.calls, self.clocks,
+                self.outcomes)
+
+    @property
+    def rollups(self) -> tuple[Table, ...]:
+        return (self.rollup_days, self.rollup_points, self.rollup_groups)
+
+
+@lru_cache(maxsize=16)
+def case_tables(prefix: str = "rm_") -> CaseTables:
+    md = MetaData()
+    p = prefix
+    cases = Table(
+        f"{p}cases", md,
+        Column("case_id", String(64), primary_key=True),
+        Column("area", String(8)),
+        Column("received_us", BigInteger),
+        Column("reviewed_us", BigInteger),
+        Column("decision", String(8)),
+        Column("withdrawn_us", BigInteger),
+        Column("closed_us", BigInteger),
+        *_case_dimensions(),
+    )
+    Index(f"{p}cases_last_event", cases.c.last_event_us)
+    # The per-case facts: its events without personal data (JSON), enough to re-evaluate the
+    # case under any policy at any time without reading the event store. Kept apart so that
+    # the narrow tables the report scans stay narrow.
+    histories = Table(
+        f"{p}case_histories", md,
+        Column("case_id", String(64), primary_key=True),
+        Column("last_event_us", BigInteger, nullable=False),
+        Column("history", Text, nullable=False),
+    )
+    Index(f"{p}case_histories_last_event", histories.c.last_event_us)
+    groups = Table(
+        f"{p}case_groups", md,
+        Column("case_id", String(64), primary_key=True),
+        Column("grp", String(16), primary_key=True),
+    )
+    calls = Table(
+        f"{p}calls", md,
+        Column("case_id", String(64), primary_key=True),
+        Column("seq", Integer, primary_key=True),
+        Column("at_us", BigInteger, nullable=False),
+        Column("reached", Boolean, nullable=False),
+        Column("satisfaction", String(24)),
+        *_case_dimensions(),
+    )
+    clocks = Table(
+        f"{p}clocks", md,
+        Column("policy", String(64), primary_key=True),
+        Column("case_id", String(64), primary_key=True),
+        Column("clock", String(16), primary_key=True),
+        # met | breached | cancelled once decided; open while it runs (overdue is derived)
+        Column("state", String(12), nullable=False),
+        Column("started_us", BigInteger, nullable=False),
+        Column("stopped_us", BigInteger),
+        Column("due_us", BigInteger, nullable=False),  # excluding a pause still open
+        Column("decision_us", BigInteger),
+        Column("pause_began_us", BigInteger),  # an open pause: the due time moves with it
+        *_case_dimensions(),
+    )
+    # Open clocks by due time: what monitors and the report's overdue merge read.
+    Index(f"{p}clocks_open_due", clocks.c.policy, clocks.c.state, clocks.c.due_us)
+    # Covers the count of decided clocks: the index alone, already grouped.
+    Index(f"{p}clocks_decided", clocks.c.policy, clocks.c.state, clocks.c.clock,
+          clocks.c.decision_us, clocks.c.last_event_us)
+    outcomes = Table(
+        f"{p}outcomes", md,
+        Column("policy", String(64), primary_key=True),
+        Column("case_id", String(64), primary_key=True),
+        Column("outcome", String(12), nullable=False),
+        Column("finished_us", BigInteger, nullable=False),
+        *_case_dimensions(),
+    )
+    rollup_days = Table(f"{p}rollup_days", md, *_rollup_key())
+    rollup_points = Table(f"{p}rollup_points", md, *_rollup_key(
+        Column("service_point", String(64), primary_key=True),
+        Column("channel", String(16), primary_key=True),
+        Column("category", String(16), primary_key=True)))
+    rollup_groups = Table(f"{p}rollup_groups", md, *_rollup_key(
+        Column("grp", String(16), primary_key=True)))
+    return CaseTables(p, md, cases, histories, groups, calls, clocks, outcomes, rollup_days,
+                      rollup_points, rollup_groups)

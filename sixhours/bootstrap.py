@@ -14,11 +14,13 @@ from domain.calendar import WorkCalendar, parse_year_days
 from domain.network import Network
 from domain.policy import Policy, builtin_policies, policy_from_mapping
 from domain.service import CaseService
-from projections.case_clocks import CaseProjection
+from projections.case_clocks import CaseProjection, fingerprint
 from projections.network_store import load_network
 from projections.queries import ReportQueries
-from projections.runner import CatchUp, StoreNotifications, catch_up
-from projections.tables import metadata
+from projections.read_models import versions
+from projections.runner import CatchUp, StoreNotifications
+from projections.sync import sync_read_models
+from projections.tables import CaseTables, metadata
 from sixhours.files import read_yaml
 from sixhours.recorders import OrjsonTranscoder
 from sixhours.settings import Settings
@@ -109,19 +111,37 @@ class Container:
     def network(self) -> Network:
         return load_network(self.engine)
 
-    @cached_property
-    def case_projection(self) -> CaseProjection:
-        network = self.network()
+    def case_projection(self, tables: CaseTables) -> CaseProjection:
         return CaseProjection(self.policies[self.settings.default_policy], self.settings.tz,
-                              network.area_of)
+                              self.network().area_of, tables)
 
-    def catch_up(self, progress: Any = None) -> CatchUp:
-        source = StoreNotifications(self.service.recorder, self.service.mapper)
-        return catch_up(self.engine, source, self.case_projection, progress=progress)
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.policies[self.settings.default_policy], self.settings.tz)
+
+    @cached_property
+    def notifications(self) -> StoreNotifications:
+        return StoreNotifications(self.service.recorder, self.service.mapper)
+
+    def catch_up(self, progress: Any = None, *, rebuild: bool = False) -> CatchUp:
+        """Bring the read model to the current code and policy, then up to the last event.
+
+        A version being built (after a code or policy change, or on request) is caught up
+        first and then made the active one; the active one is then caught up."""
+        return sync_read_models(self.engine, self.notifications, self.fingerprint,
+                                self.case_projection, progress=progress, rebuild=rebuild)
+
+    def active_tables(self) -> CaseTables:
+        active = versions(self.engine).active
+        if active is None:
+            self.catch_up()
+            active = versions(self.engine).active
+        assert active is not None
+        return active
 
     @cached_property
     def queries(self) -> ReportQueries:
-        return ReportQueries(self.engine, self.network, self.policies,
+        return ReportQueries(self.engine, self.active_tables, self.network, self.policies,
                              self.settings.default_policy, self.settings.tz)
 
     def close(self) -> None:

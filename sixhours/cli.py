@@ -110,7 +110,7 @@ def progress_bar(description: str) -> Iterator[Any]:
 
 def _catch_up(c: Container) -> None:
     with progress_bar("projection") as update:
-        c.catch_up(progress=lambda done, left: update("catch-up", done, done + left))
+        c.catch_up(progress=update)
 
 
 @network_app.command("import")

@@ -1,0 +1,106 @@
+"""Which version of the case read model reads use, and which one is being built beside it.
+
+A version is a set of tables with its own prefix and its own tracking position. When the
+projection's fingerprint (code version, policy and its version, time zone) differs from the
+active version's, a new version is built beside it (blue/green); reads switch in one transaction
+once it has caught up, and the old tables are dropped. Reads keep using the old version while the
+new one builds, unless the code changed what the tables look like.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from projections.tables import CaseTables, case_tables, positions, read_models
+
+NAME = "cases"
+LEGACY_TABLES = ("rm_cases", "rm_case_histories", "rm_case_groups", "rm_calls", "rm_clocks",
+                 "rm_outcomes")
+
+
+@dataclass(frozen=True)
+class Versions:
+    active: CaseTables | None
+    active_fingerprint: str | None
+    building: CaseTables | None
+    building_fingerprint: str | None
+
+
+def code_of(fingerprint: str | None) -> str | None:
+    return fingerprint.split(";")[0] if fingerprint else None
+
+
+def versions(engine: Engine) -> Versions:
+    with engine.connect() as conn:
+        row = conn.execute(select(read_models).where(read_models.c.name == NAME)).mappings().first()
+    if row is None:
+        return Versions(None, None, None, None)
+    return Versions(case_tables(row["active"]) if row["active"] else None,
+                    row["active_fingerprint"],
+                    case_tables(row["building"]) if row["building"] else None,
+                    row["building_fingerprint"])
+
+
+def plan(engine: Engine, fingerprint: str, *, rebuild: bool = False) -> Versions:
+    """Make sure a version with this fingerprint exists, active or building; return the state.
+
+    With `rebuild`, start a new version from the first event even if the fingerprint matches."""
+    with engine.begin() as conn:
+        row = conn.execute(select(read_models).where(read_models.c.name == NAME)
+                           .with_for_update()).mappings().first()
+        if row is None:
+            _drop_legacy(conn)
+            prefix = "rm_v1_"
+            case_tables(prefix).metadata.create_all(conn)
+            conn.execute(insert(read_models).values(name=NAME, active=prefix,
+                                                    active_fingerprint=fingerprint))
+        elif row["active_fingerprint"] == fingerprint and row["building"] and not rebuild:
+            _drop(conn, case_tables(row["building"]))  # built for a fingerprint no longer wanted
+            conn.execute(update(read_models).where(read_models.c.name == NAME).values(
+                building=None, building_fingerprint=None))
+        elif rebuild or (row["active_fingerprint"] != fingerprint
+                         and row["building_fingerprint"] != fingerprint):
+            if row["building"]:
+                _drop(conn, case_tables(row["building"]))
+            prefix = _next_prefix(row["active"], row["building"])
+            case_tables(prefix).metadata.create_all(conn)
+            conn.execute(update(read_models).where(read_models.c.name == NAME).values(
+                building=prefix, building_fingerprint=fingerprint))
+    return versions(engine)
+
+
+def switch_to_building(engine: Engine, caught_up: Callable[[Connection, CaseTables], bool]) -> bool:
+    """Make the version being built the active one, if it has caught up; drop the old one."""
+    with engine.begin() as conn:
+        row = conn.execute(select(read_models).where(read_models.c.name == NAME)
+                           .with_for_update()).mappings().first()
+        if row is None or not row["building"]:
+            return False
+        building = case_tables(row["building"])
+        if not caught_up(conn, building):
+            return False
+        old = case_tables(row["active"]) if row["active"] else None
+        conn.execute(update(read_models).where(read_models.c.name == NAME).values(
+            active=row["building"], active_fingerprint=row["building_fingerprint"],
+            building=None, building_fingerprint=None))
+        if old is not None:
+            _drop(conn, old)
+    return True
+
+
+def _next_prefix(*taken: str | None) -> str:
+    numbers = [int(p.removeprefix("rm_v").rstrip("_")) for p in taken if p]
+    return f"rm_v{max(numbers, default=0) + 1}_"
+
+
+def _drop(conn: Connection, tables: CaseTables) -> None:
+    tables.metadata.drop_all(conn)
+    conn.execute(positions.delete().where(positions.c.name == f"{NAME}/{tables.prefix}"))
+
+
+def _drop_legacy(conn: Connection) -> None:
+    for name in LEGACY_TABLES:
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")

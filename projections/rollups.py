@@ -1,0 +1,101 @@
+"""Rollups: what each case contributes to the figures, by local day and dimensions.
+
+A case's contribution is read off its projected rows (decided clocks, outcome, calls, volume
+times). When a batch re-evaluates a case, the rollups move by (new contribution − old one), in
+the same transaction as the rows, so they always equal the sum over the cases' rows. Clocks
+still open are not rolled up: they turn overdue by the clock, and the report merges them in from
+the open-clocks index at query time.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, timedelta, tzinfo
+from typing import Any
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+from projections.tables import EPOCH, CaseTables
+
+NOW_DAY = 0  # the "day" of figures that are about the present state (open cases)
+
+# (day, service point, channel, category, metric, label)
+PointKey = tuple[int, str | None, str | None, str | None, str, str]
+
+
+def local_day(us: int, tz: tzinfo) -> int:
+    moment = (EPOCH + timedelta(microseconds=us)).astimezone(tz)
+    return moment.year * 10_000 + moment.month * 100 + moment.day
+
+
+def day_number(day: date) -> int:
+    return day.year * 10_000 + day.month * 100 + day.day
+
+
+class CaseRows:
+    """A case's projected rows (as inserted, or as read back before they are replaced)."""
+
+    def __init__(self, case: Mapping[str, Any], clocks: Sequence[Mapping[str, Any]],
+                 outcome: Mapping[str, Any] | None, calls: Sequence[Mapping[str, Any]],
+                 groups: Sequence[str]) -> None:
+        self.case, self.clocks, self.outcome, self.calls, self.groups = (
+            case, clocks, outcome, calls, groups)
+
+    def items(self, tz: tzinfo) -> Iterable[tuple[int, str, str]]:
+        """(day, metric, label) of every item the case counts in."""
+        for row in self.clocks:
+            if row["state"] in ("met", "breached"):
+                yield local_day(row["decision_us"], tz), "clock", f"{row['clock']}:{row['state']}"
+        if self.outcome is not None:
+            yield local_day(self.outcome["finished_us"], tz), "case", self.outcome["outcome"]
+        for row in self.calls:
+            if row["reached"] and row["satisfaction"]:
+                yield local_day(row["at_us"], tz), "satisfaction", row["satisfaction"]
+        c = self.case
+        for label, column in (("received", "received_us"), ("withdrawn", "withdrawn_us"),
+                              ("closed", "closed_us")):
+            if c[column] is not None:
+                yield local_day(c[column], tz), "volume", label
+        if c["reviewed_us"] is not None and c["decision"]:
+            label = "granted" if c["decision"] == "granted" else "refused"
+            yield local_day(c["reviewed_us"], tz), "volume", label
+        if c["withdrawn_us"] is None and self.outcome is None:
+            yield NOW_DAY, "volume", "open_cases"
+
+
+class RollupDelta:
+    def __init__(self) -> None:
+        self.days: Counter[tuple[int, str, str]] = Counter()
+        self.points: Counter[PointKey] = Counter()
+        self.groups: Counter[tuple[int, str, str, str]] = Counter()
+
+    def add(self, rows: CaseRows, tz: tzinfo, sign: int) -> None:
+        c = rows.case
+        for day, metric, label in rows.items(tz):
+            self.days[(day, metric, label)] += sign
+            self.points[(day, c["service_point"], c["channel"], c["category"], metric, label)] \
+                += sign
+            for group in rows.groups:
+                self.groups[(day, group, metric, label)] += sign
+
+    def apply(self, conn: Connection, tables: CaseTables, policy: str) -> None:
+        _upsert(conn, tables.rollup_days, policy, self.days, ("day", "metric", "label"))
+        _upsert(conn, tables.rollup_points, policy, self.points,
+                ("day", "service_point", "channel", "category", "metric", "label"))
+        _upsert(conn, tables.rollup_groups, policy, self.groups, ("day", "grp", "metric", "label"))
+
+
+def _upsert(conn: Connection, table: Table, policy: str, delta: Counter[Any],
+            names: tuple[str, ...]) -> None:
+    rows = [{"policy": policy, **dict(zip(names, key, strict=True)), "n": n}
+            for key, n in delta.items() if n != 0]
+    if not rows:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=[c.name for c in table.primary_key.columns],
+        set_={"n": table.c.n + statement.excluded.n})
+    conn.execute(statement, rows)

@@ -1,0 +1,45 @@
+"""Bring the case read model up to date: build a pending version, switch to it, catch up."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from projections.case_clocks import CaseProjection
+from projections.read_models import plan, switch_to_building
+from projections.runner import CatchUp, NotificationSource, catch_up, position_of
+from projections.tables import CaseTables
+
+Progress = Callable[[str, int, int], None]
+
+
+def sync_read_models(engine: Engine, source: NotificationSource, fingerprint: str,
+                     projection_for: Callable[[CaseTables], CaseProjection], *,
+                     progress: Progress | None = None, rebuild: bool = False,
+                     batch: int | None = None) -> CatchUp:
+    state = plan(engine, fingerprint, rebuild=rebuild)
+    options: dict[str, Any] = {} if batch is None else {"batch": batch}
+    if state.building is not None:
+        building = projection_for(state.building)
+        catch_up(engine, source, building, progress=_stage(progress, "rebuild"), **options)
+        target = source.max_notification_id() or 0
+
+        def caught_up(conn: Connection, tables: CaseTables) -> bool:
+            return position_of(conn, building.name, lock=True) >= target
+
+        if not switch_to_building(engine, caught_up):
+            # New events arrived meanwhile: one more pass, then the switch waits for the next.
+            catch_up(engine, source, building, **options)
+            switch_to_building(engine, caught_up)
+        state = plan(engine, fingerprint)
+    assert state.active is not None
+    return catch_up(engine, source, projection_for(state.active),
+                    progress=_stage(progress, "catch-up"), **options)
+
+
+def _stage(progress: Progress | None, stage: str) -> Callable[[int, int], None] | None:
+    if progress is None:
+        return None
+    return lambda done, left: progress(stage, done, done + left)
