@@ -104,3 +104,22 @@ def _drop(conn: Connection, tables: CaseTables) -> None:
 def _drop_legacy(conn: Connection) -> None:
     for name in LEGACY_TABLES:
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
+
+
+def status(engine: Engine, head: int) -> dict[str, object]:
+    """Each version's position against the head of the notification log."""
+    state = versions(engine)
+    report: dict[str, object] = {"head": head}
+    with engine.connect() as conn:
+        for role, tables, fingerprint in (("active", state.active, state.active_fingerprint),
+                                          ("building", state.building, state.building_fingerprint)):
+            if tables is None:
+                report[role] = None
+                continue
+            row = conn.execute(select(positions).where(
+                positions.c.name == f"{NAME}/{tables.prefix}")).mappings().first()
+            position = int(row["position"]) if row else 0
+            report[role] = {"tables": tables.prefix, "fingerprint": fingerprint,
+                            "position": position, "behind": max(head - position, 0),
+                            "updated_at_us": int(row["updated_at_us"]) if row else None}
+    return report

@@ -18,9 +18,12 @@ Progress = Callable[[str, int, int], None]
 def sync_read_models(engine: Engine, source: NotificationSource, fingerprint: str,
                      projection_for: Callable[[CaseTables], CaseProjection], *,
                      progress: Progress | None = None, rebuild: bool = False,
-                     batch: int | None = None) -> CatchUp:
+                     batch: int | None = None,
+                     should_stop: Callable[[], bool] = lambda: False) -> CatchUp:
     state = plan(engine, fingerprint, rebuild=rebuild)
-    options: dict[str, Any] = {} if batch is None else {"batch": batch}
+    options: dict[str, Any] = {"should_stop": should_stop}
+    if batch is not None:
+        options["batch"] = batch
     if state.building is not None:
         building = projection_for(state.building)
         catch_up(engine, source, building, progress=_stage(progress, "rebuild"), **options)
@@ -29,6 +32,8 @@ def sync_read_models(engine: Engine, source: NotificationSource, fingerprint: st
         def caught_up(conn: Connection, tables: CaseTables) -> bool:
             return position_of(conn, building.name, lock=True) >= target
 
+        if should_stop():
+            return CatchUp(0, 0, 0.0)
         if not switch_to_building(engine, caught_up):
             # New events arrived meanwhile: one more pass, then the switch waits for the next.
             catch_up(engine, source, building, **options)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -15,6 +17,7 @@ from domain.network import Network
 from domain.policy import Policy, builtin_policies, policy_from_mapping
 from domain.service import CaseService
 from projections.case_clocks import CaseProjection, fingerprint
+from projections.live import ListenWakeup, PollingWakeup, Wakeup, run_worker
 from projections.network_store import load_network
 from projections.queries import ReportQueries
 from projections.read_models import versions
@@ -123,13 +126,30 @@ class Container:
     def notifications(self) -> StoreNotifications:
         return StoreNotifications(self.service.recorder, self.service.mapper)
 
-    def catch_up(self, progress: Any = None, *, rebuild: bool = False) -> CatchUp:
+    def catch_up(self, progress: Any = None, *, rebuild: bool = False, batch: int | None = None,
+                 should_stop: Callable[[], bool] = lambda: False) -> CatchUp:
         """Bring the read model to the current code and policy, then up to the last event.
 
         A version being built (after a code or policy change, or on request) is caught up
         first and then made the active one; the active one is then caught up."""
         return sync_read_models(self.engine, self.notifications, self.fingerprint,
-                                self.case_projection, progress=progress, rebuild=rebuild)
+                                self.case_projection, progress=progress, rebuild=rebuild,
+                                batch=batch, should_stop=should_stop)
+
+    def wakeup(self) -> Wakeup:
+        """How the worker learns of new events: LISTEN/NOTIFY on PostgreSQL, polling on SQLite."""
+        url = self.settings.database_url
+        if url.startswith("sqlite:///"):
+            return PollingWakeup(self.service.recorder.max_notification_id)
+        channel = self.service.recorder.channel_name  # type: ignore[attr-defined]
+        return ListenWakeup(url.replace("postgres://", "postgresql://", 1), channel)
+
+    def run_worker(self, stop: threading.Event) -> None:
+        wakeup = self.wakeup()
+        try:
+            run_worker(lambda should_stop: self.catch_up(should_stop=should_stop), wakeup, stop)
+        finally:
+            wakeup.close()
 
     def active_tables(self) -> CaseTables:
         active = versions(self.engine).active

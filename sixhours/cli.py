@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import os
+import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -21,6 +23,7 @@ from domain.policy import PolicyError
 from projections.case_view import case_view
 from projections.network_store import points_used_by_events, save_network
 from projections.queries import GROUPINGS, ReportRequest
+from projections.read_models import status as read_model_status
 from sixhours.bootstrap import Container, build, utc_now
 from sixhours.files import read_network
 from sixhours.importer import import_files
@@ -249,6 +252,53 @@ def generate(
                                       progress=lambda n: update("events", n, None))
     typer.echo(json.dumps({"network": str(out / "network.yaml"),
                            "events": str(out / "events.jsonl"), "count": count}))
+
+
+projections_app = typer.Typer(help="读模型 / read models (projections)", no_args_is_help=True)
+app.add_typer(projections_app, name="projections")
+
+
+@projections_app.command("status")
+def projections_status(lang: Lang = None) -> None:
+    """读模型的版本和进度：处理到第几条事件、还差多少。
+
+    Which read-model version reads use, which one is being built, and how far behind each is.
+    """
+    with container(lang) as (c, _):
+        head = c.service.recorder.max_notification_id() or 0
+        typer.echo(json.dumps(read_model_status(c.engine, head), ensure_ascii=False, indent=1))
+
+
+@projections_app.command("rebuild")
+def projections_rebuild(
+    lang: Lang = None,
+    batch: Annotated[int, typer.Option(help="events per transaction")] = 5000,
+) -> None:
+    """从第一条事件起重建读模型：新版本在旧版本旁边建立，追平后切换，期间照常可查询。
+
+    Rebuild the read model from the first event beside the current one; reads switch to it
+    once it has caught up, and keep working meanwhile. Shows progress and the time left.
+    """
+    with container(lang) as (c, _), progress_bar("projection") as update:
+        c.catch_up(progress=update, rebuild=True, batch=batch)
+        head = c.service.recorder.max_notification_id() or 0
+        typer.echo(json.dumps(read_model_status(c.engine, head), ensure_ascii=False, indent=1))
+
+
+@app.command()
+def worker(lang: Lang = None) -> None:
+    """持续更新读模型（新事件一秒内可见）；收到 SIGTERM 或 Ctrl-C 时处理完当前批次后退出。
+
+    Keep the read models live until SIGTERM or Ctrl-C; the batch in hand finishes first, and
+    the next start resumes where this one stopped.
+    """
+    with container(lang) as (c, _):
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        err.print("worker: running (SIGTERM to stop)")
+        c.run_worker(stop)
+        err.print("worker: stopped")
 
 
 @keys_app.command("generate")
