@@ -13,13 +13,14 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from domain.clocks import CaseEvaluation, evaluate
 from domain.events import Step
 from domain.policy import Policy
 from domain.service import step_from_event
+from projections.bulk import insert_rows
 from projections.rollups import CaseRows, RollupDelta
 from projections.tables import CaseTables, points_in_use, to_us
 
@@ -28,9 +29,9 @@ def history_to_json(steps: Sequence[Step]) -> str:
     rows = []
     for s in steps:
         data = {k: v for k, v in s.data.items() if k != "applicant"}
-        rows.append([s.event_id, s.type, s.occurred_at.isoformat(), s.recorded_at.isoformat(),
-                     s.ingested_at.isoformat() if s.ingested_at else None, s.actor, data, s.seq,
-                     s.recorded_supplied])
+        rows.append([s.event_id, s.type, s.occurred_at, s.recorded_at, s.ingested_at, s.actor,
+                     data, s.seq, s.recorded_supplied])
+    # orjson writes aware datetimes as ISO 8601 with their offset, microseconds only when set.
     return orjson.dumps(rows).decode()
 
 
@@ -84,8 +85,7 @@ class CaseProjection:
             conn.execute(delete(table).where(table.c.policy == self.policy.name,
                                              table.c.case_id.in_(ids)))
         for table in t.per_case:
-            if rows[table.name]:
-                conn.execute(insert(table), rows[table.name])
+            insert_rows(conn, table, rows[table.name])
         delta.apply(conn, t, self.policy.name)
         if used:
             dialect = postgresql if conn.dialect.name == "postgresql" else sqlite

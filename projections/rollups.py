@@ -15,7 +15,6 @@ from datetime import date, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import Connection, Table
-from sqlalchemy.dialects import postgresql, sqlite
 
 from projections.tables import EPOCH, CaseTables
 
@@ -89,13 +88,14 @@ class RollupDelta:
 
 def _upsert(conn: Connection, table: Table, policy: str, delta: Counter[Any],
             names: tuple[str, ...]) -> None:
-    rows = [{"policy": policy, **dict(zip(names, key, strict=True)), "n": n}
-            for key, n in delta.items() if n != 0]
+    rows = [(policy, *key, n) for key, n in delta.items() if n != 0]
     if not rows:
         return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table)
-    statement = statement.on_conflict_do_update(
-        index_elements=[c.name for c in table.primary_key.columns],
-        set_={"n": table.c.n + statement.excluded.n})
-    conn.execute(statement, rows)
+    columns = ("policy", *names, "n")
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    keys = [c.name for c in table.primary_key.columns]
+    # Both SQLite and PostgreSQL take this upsert; the driver's executemany takes plain tuples.
+    conn.exec_driver_sql(
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"VALUES ({', '.join([mark] * len(columns))}) "
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET n = {table.name}.n + excluded.n", rows)
