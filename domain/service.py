@@ -184,13 +184,18 @@ def _fields(step: Step) -> dict[str, Any]:
 
 
 def step_from_event(event: Any, vault: PersonalDataVault | None = None) -> Step:
-    data = event.data
-    if vault is not None and isinstance(data.get("applicant"), str):
-        data = {**data, "applicant": vault.unseal(event.originator_id, data["applicant"])}
+    step = step_from_state(event.originator_id, event.originator_version, vars(event))
+    if vault is not None and isinstance(step.data.get("applicant"), str):
+        data = {**step.data, "applicant": vault.unseal(step.case_id, step.data["applicant"])}
+        return Step(**{**_fields(step), "data": data})
+    return step
+
+
+def step_from_state(case_id: str, version: int, state: Mapping[str, Any]) -> Step:
+    """A stored case event from its decoded state (the fields of StepRecorded)."""
     return Step(
-        event_id=event.event_id, case_id=event.originator_id, type=event.type,
-        occurred_at=datetime.fromisoformat(event.occurred_at),
-        recorded_at=datetime.fromisoformat(event.recorded_at), data=data, actor=event.actor,
-        recorded_supplied=event.recorded_supplied,
-        ingested_at=datetime.fromisoformat(event.ingested_at),
-        seq=event.originator_version - 1)
+        event_id=state["event_id"], case_id=case_id, type=state["type"],
+        occurred_at=datetime.fromisoformat(state["occurred_at"]),
+        recorded_at=datetime.fromisoformat(state["recorded_at"]), data=state["data"],
+        actor=state["actor"], recorded_supplied=state["recorded_supplied"],
+        ingested_at=datetime.fromisoformat(state["ingested_at"]), seq=version - 1)

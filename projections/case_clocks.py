@@ -63,6 +63,7 @@ class CaseProjection:
 
 
     def process(self, conn: Connection, events: Sequence[Any]) -> None:
+        """Apply notifications: re-evaluate each case they touch, replacing its rows."""
         t = self.tables
         new: dict[str, list[Step]] = {}
         for event in events:
@@ -73,20 +74,26 @@ class CaseProjection:
         delta = RollupDelta()
         for old in self._stored_rows(conn, [c for c in ids if c in known]):
             delta.add(old, self.tz, -1)
-        rows: dict[str, list[dict[str, Any]]] = {table.name: [] for table in t.per_case}
-        used: set[str] = set()
-        for case_id, added in new.items():
-            history = history_from_json(case_id, known[case_id]) if case_id in known else []
-            history.extend(added)
-            delta.add(self._rows(case_id, history, rows, used), self.tz, +1)
         for table in (t.cases, t.case_histories, t.case_groups, t.calls):
             conn.execute(delete(table).where(table.c.case_id.in_(ids)))
         for table in (t.clocks, t.outcomes):
             conn.execute(delete(table).where(table.c.policy == self.policy.name,
                                              table.c.case_id.in_(ids)))
-        for table in t.per_case:
+        histories = {case_id: (history_from_json(case_id, known[case_id]) if case_id in known
+                               else []) + added for case_id, added in new.items()}
+        self.write(conn, histories, delta)
+
+    def write(self, conn: Connection, histories: dict[str, list[Step]],
+              delta: RollupDelta | None = None) -> None:
+        """Write the rows of cases that have none (a rebuild, or after `process` cleared them)."""
+        delta = delta or RollupDelta()
+        rows: dict[str, list[dict[str, Any]]] = {table.name: [] for table in self.tables.per_case}
+        used: set[str] = set()
+        for case_id, history in histories.items():
+            delta.add(self._rows(case_id, history, rows, used), self.tz, +1)
+        for table in self.tables.per_case:
             insert_rows(conn, table, rows[table.name])
-        delta.apply(conn, t, self.policy.name)
+        delta.apply(conn, self.tables, self.policy.name)
         if used:
             dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
             conn.execute(dialect.insert(points_in_use).on_conflict_do_nothing(),

@@ -52,15 +52,17 @@ def plan(engine: Engine, fingerprint: str, *, rebuild: bool = False) -> Versions
         row = conn.execute(select(read_models).where(read_models.c.name == NAME)
                            .with_for_update()).mappings().first()
         if row is None:
+            # The first version is built like any other, beside an empty "active" slot.
             _drop_legacy(conn)
             prefix = "rm_v1_"
             case_tables(prefix).metadata.create_all(conn)
-            conn.execute(insert(read_models).values(name=NAME, active=prefix,
-                                                    active_fingerprint=fingerprint))
+            conn.execute(insert(read_models).values(name=NAME, building=prefix,
+                                                    building_fingerprint=fingerprint))
         elif row["active_fingerprint"] == fingerprint and row["building"] and not rebuild:
             _drop(conn, case_tables(row["building"]))  # built for a fingerprint no longer wanted
             conn.execute(update(read_models).where(read_models.c.name == NAME).values(
-                building=None, building_fingerprint=None))
+                building=None, building_fingerprint=None, building_head=None,
+                building_cursor=None))
         elif rebuild or (row["active_fingerprint"] != fingerprint
                          and row["building_fingerprint"] != fingerprint):
             if row["building"]:
@@ -68,7 +70,8 @@ def plan(engine: Engine, fingerprint: str, *, rebuild: bool = False) -> Versions
             prefix = _next_prefix(row["active"], row["building"])
             case_tables(prefix).metadata.create_all(conn)
             conn.execute(update(read_models).where(read_models.c.name == NAME).values(
-                building=prefix, building_fingerprint=fingerprint))
+                building=prefix, building_fingerprint=fingerprint, building_head=None,
+                building_cursor=None))
     return versions(engine)
 
 
@@ -85,7 +88,7 @@ def switch_to_building(engine: Engine, caught_up: Callable[[Connection, CaseTabl
         old = case_tables(row["active"]) if row["active"] else None
         conn.execute(update(read_models).where(read_models.c.name == NAME).values(
             active=row["building"], active_fingerprint=row["building_fingerprint"],
-            building=None, building_fingerprint=None))
+            building=None, building_fingerprint=None, building_head=None, building_cursor=None))
         if old is not None:
             _drop(conn, old)
     return True
@@ -122,4 +125,10 @@ def status(engine: Engine, head: int) -> dict[str, object]:
             report[role] = {"tables": tables.prefix, "fingerprint": fingerprint,
                             "position": position, "behind": max(head - position, 0),
                             "updated_at_us": int(row["updated_at_us"]) if row else None}
+        build = conn.execute(select(read_models.c.building_head, read_models.c.building_cursor)
+                             .where(read_models.c.name == NAME)).first()
+        if report.get("building") and build is not None and build[0] not in (None, -1):
+            # A build stream by stream: up to `head`, written through the case `cursor`.
+            report["building"] = {**report["building"],  # type: ignore[dict-item]
+                                  "stream_head": build[0], "stream_cursor": build[1]}
     return report

@@ -46,7 +46,7 @@ def position_of(conn: Connection, name: str, *, lock: bool = False) -> int:
     return int(found or 0)
 
 
-def _save_position(conn: Connection, name: str, position: int) -> None:
+def save_position(conn: Connection, name: str, position: int) -> None:
     now_us = int(time.time() * 1_000_000)
     moved = conn.execute(update(positions).where(positions.c.name == name).values(
         position=position, updated_at_us=now_us))
@@ -74,7 +74,7 @@ def catch_up(engine: Engine, source: NotificationSource, projection: Projection,
             if position_of(conn, projection.name, lock=True) != position:
                 raise RuntimeError(f"projection {projection.name} was moved by another runner")
             projection.process(conn, [event for _, event in notifications])
-            _save_position(conn, projection.name, last)
+            save_position(conn, projection.name, last)
         processed += len(notifications)
         position = last
         if progress:

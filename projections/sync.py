@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine
 
 from projections.case_clocks import CaseProjection
 from projections.read_models import plan, switch_to_building
+from projections.rebuild import Decode, ReadStreams, build_by_stream
 from projections.runner import CatchUp, NotificationSource, catch_up, position_of
 from projections.tables import CaseTables
 
 Progress = Callable[[str, int, int], None]
 
 
-def sync_read_models(engine: Engine, source: NotificationSource, fingerprint: str,
-                     projection_for: Callable[[CaseTables], CaseProjection], *,
+@dataclass(frozen=True)
+class Streams:
+    """The event store read case by case (for builds), and how its stored state decodes."""
+
+    read: ReadStreams
+    decode: Decode
+
+
+def sync_read_models(engine: Engine, source: NotificationSource, streams: Streams,
+                     fingerprint: str, projection_for: Callable[[CaseTables], CaseProjection], *,
                      progress: Progress | None = None, rebuild: bool = False,
                      batch: int | None = None,
                      should_stop: Callable[[], bool] = lambda: False) -> CatchUp:
@@ -26,7 +36,12 @@ def sync_read_models(engine: Engine, source: NotificationSource, fingerprint: st
         options["batch"] = batch
     if state.building is not None:
         building = projection_for(state.building)
-        catch_up(engine, source, building, progress=_stage(progress, "rebuild"), **options)
+        built = build_by_stream(engine, building, streams.read, streams.decode,
+                                lambda: source.max_notification_id() or 0,
+                                progress=_stage(progress, "rebuild"), **options)
+        if not built:
+            return CatchUp(0, 0, 0.0)
+        catch_up(engine, source, building, **options)
         target = source.max_notification_id() or 0
 
         def caught_up(conn: Connection, tables: CaseTables) -> bool:

@@ -89,6 +89,10 @@ read_models = Table(
     Column("active_fingerprint", String(200)),
     Column("building", String(16)),  # a version being built beside it (blue/green)
     Column("building_fingerprint", String(200)),
+    # A version built stream by stream: every event up to `building_head` is read case by case;
+    # `building_cursor` is the last case written (in the same transaction as its rows).
+    Column("building_head", BigInteger),
+    Column("building_cursor", String(64)),
 )
 
 points_in_use = Table(

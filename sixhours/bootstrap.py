@@ -22,7 +22,7 @@ from projections.network_store import load_network
 from projections.queries import ReportQueries
 from projections.read_models import versions
 from projections.runner import CatchUp, StoreNotifications
-from projections.sync import sync_read_models
+from projections.sync import Streams, sync_read_models
 from projections.tables import CaseTables, metadata
 from sixhours.files import read_yaml
 from sixhours.recorders import OrjsonTranscoder
@@ -132,7 +132,10 @@ class Container:
 
         A version being built (after a code or policy change, or on request) is caught up
         first and then made the active one; the active one is then caught up."""
-        return sync_read_models(self.engine, self.notifications, self.fingerprint,
+        recorder = self.service.recorder
+        streams = Streams(recorder.select_streams,  # type: ignore[attr-defined]
+                          self.service.mapper.transcoder.decode)
+        return sync_read_models(self.engine, self.notifications, streams, self.fingerprint,
                                 self.case_projection, progress=progress, rebuild=rebuild,
                                 batch=batch, should_stop=should_stop)
 

@@ -62,6 +62,15 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
                 rows.extend(c.fetchall())
         return _group(rows)
 
+    def select_streams(self, after_case: str, max_id: int, limit: int) -> list[tuple[str, int, bytes]]:
+        """Events of the cases after `after_case`, case by case, up to notification `max_id`."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT originator_id, originator_version, state FROM {self.events_table_name} "
+                      "WHERE originator_id > ? AND rowid <= ? "
+                      "ORDER BY originator_id, originator_version LIMIT ?",
+                      (after_case, max_id, limit))
+            return [(row[0], row[1], row[2]) for row in c.fetchall()]
+
     def select_event_cases(self, event_ids: Sequence[str]) -> dict[str, str]:
         found: dict[str, str] = {}
         with self.datastore.transaction(commit=False) as c:
@@ -114,6 +123,17 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
             curs.execute(SQL("SELECT originator_id, originator_version, topic, state FROM {} "
                              "WHERE originator_id = ANY(%b)").format(table), (list(case_ids),))
             return _group(curs.fetchall())
+
+    def select_streams(self, after_case: str, max_id: int, limit: int) -> list[tuple[str, int, bytes]]:
+        """Events of the cases after `after_case`, case by case, up to notification `max_id`."""
+        table = Identifier(self.datastore.schema, self.events_table_name)
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT originator_id, originator_version, state FROM {} "
+                             "WHERE originator_id > %s AND notification_id <= %s "
+                             "ORDER BY originator_id, originator_version LIMIT %s").format(table),
+                         (after_case, max_id, limit))
+            return [(r["originator_id"], r["originator_version"], bytes(r["state"]))
+                    for r in curs.fetchall()]
 
     def select_event_cases(self, event_ids: Sequence[str]) -> dict[str, str]:
         if not event_ids:
