@@ -53,7 +53,10 @@ def event_store_env(url: str) -> dict[str, str]:
             "APPLICATION_RECORDER_TOPIC": "sixhours.recorders:PostgresCaseRecorder"}
 
 
-def read_model_engine(url: str) -> Engine:
+def read_model_engine(url: str, *, durable: bool = False) -> Engine:
+    """An engine for our own tables. On SQLite, read models commit without waiting for the disk
+    (WAL with synchronous=NORMAL: a power cut may lose the last batches, rows and position
+    together, and the worker redoes them); `durable` tables (personal-data keys) wait."""
     if url.startswith("sqlite:///"):
         engine = create_engine(url, connect_args={"timeout": 60})
 
@@ -63,6 +66,7 @@ def read_model_engine(url: str) -> Engine:
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA busy_timeout=60000")
+            cursor.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
             cursor.close()
 
         @event.listens_for(engine, "begin")
@@ -90,7 +94,9 @@ class Container:
     @cached_property
     def service(self) -> CaseService:
         self.engine  # noqa: B018 - tables first: the vault's keys live there
-        vault = Vault(self.engine, self.settings.master_key)
+        keys_engine = read_model_engine(self.settings.database_url, durable=True)
+        self._closers.append(keys_engine)
+        vault = Vault(keys_engine, self.settings.master_key)
         service = CaseService(event_store_env(self.settings.database_url), vault, utc_now,
                               OrjsonTranscoder())
         self._closers.append(service)
@@ -169,7 +175,7 @@ class Container:
 
     def close(self) -> None:
         for closer in self._closers:
-            closer.close()
+            closer.dispose() if isinstance(closer, Engine) else closer.close()
         if "engine" in self.__dict__:
             self.engine.dispose()
 
