@@ -308,6 +308,15 @@ def keys_generate() -> None:
     typer.echo(base64.b64encode(os.urandom(32)).decode())
 
 
+# The HTTP API (issue 4): `serve`, and `tokens issue` for its bearer tokens.
+from sixhours import serve as _serve  # noqa: E402 - registered after the commands above
+
+tokens_app = typer.Typer(help="API 令牌 / bearer tokens for the HTTP API", no_args_is_help=True)
+app.add_typer(tokens_app, name="tokens")
+app.command("serve")(_serve.serve)
+tokens_app.command("issue")(_serve.tokens_issue)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app(prog_name="sixhours")
 

@@ -30,6 +30,13 @@ class Settings(BaseSettings):
     calendar_file: Path | None = None  # a bureau's holidays for years the package does not know
     policy_files: list[Path] = []
     default_policy: str = "six-hours"
+    # HTTP API (issue 4). Token keys by key id, as JSON: {"2026-03": "<base64 of >= 32 bytes>"};
+    # new tokens are signed with api_signing_key_id (default: the last listed), every listed key
+    # verifies, so a key is rotated by adding the new one first and removing the old one later.
+    api_keys: dict[str, SecretStr] = {}
+    api_signing_key_id: str | None = None
+    api_max_body_bytes: int = 64 * 1024
+    api_max_page_size: int = 500
 
     @field_validator("timezone")
     @classmethod

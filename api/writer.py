@@ -1,0 +1,210 @@
+"""Group commit: concurrent `record a step` requests share one `record_batch` transaction.
+
+Requests put their step on a queue and wait on a future. One writer thread takes whatever has
+queued up while the previous transaction was committing (at most one step per case per batch, so
+each request is decided against the history its predecessor left), checks each submitter's scope
+against the case's stored history, records the batch in one transaction, and answers every
+request with its own result: accepted, a duplicate (the original), or its refusal. Under load the
+batches grow by themselves; when idle a request waits for nobody.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Literal
+
+from eventsourcing.persistence import IntegrityError
+
+from api.problems import Problem, is_store_unavailable, unavailable
+from domain.case import PointLookup
+from domain.events import OrderedHistory, Step
+from domain.service import CaseService
+
+log = logging.getLogger("sixhours.api.writer")
+
+MAX_BATCH = 500
+MAX_QUEUED = 20_000
+
+
+@dataclass(frozen=True)
+class Recorded:
+    status: Literal["accepted", "duplicate"]
+    step: Step
+
+
+@dataclass
+class Submission:
+    step: Step
+    allowed: frozenset[str] | None  # service points the submitter may record at; None: all
+    future: Future[Recorded] = field(default_factory=Future)
+
+
+def current_service_point(history: Iterable[Step]) -> str | None:
+    """SPEC §3: the point of `application_received`, or of the last `transferred`."""
+    point = None
+    for step in OrderedHistory.of(list(history)).steps:
+        if step.type == "application_received":
+            point = step.data["service_point"]
+        elif step.type == "transferred":
+            point = step.data["to_service_point"]
+    return point
+
+
+def out_of_scope(step: Step, point: str | None) -> Problem:
+    return Problem(403, "case_out_of_scope",
+                   f"case {step.case_id} is at service point {point}, outside this token's subtree",
+                   case_id=step.case_id, event_id=step.event_id, service_point=point)
+
+
+class GroupCommitWriter:
+    def __init__(self, service: CaseService, network: Callable[[], PointLookup], *,
+                 max_batch: int = MAX_BATCH, max_queued: int = MAX_QUEUED) -> None:
+        self.service = service
+        self.network = network
+        self.max_batch = max_batch
+        self._queue: queue.Queue[Submission] = queue.Queue(maxsize=max_queued)
+        self._backlog: deque[Submission] = deque()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._users = 0
+        self._users_lock = threading.Lock()
+        self.batches = 0
+        self.steps = 0
+
+    def start(self) -> None:
+        """Start the writer thread; each start (an app lifespan) is matched by a stop."""
+        with self._users_lock:
+            self._users += 1
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="sixhours-group-commit",
+                                                daemon=True)
+                self._thread.start()
+
+    def stop(self) -> None:
+        """After the last user's stop: record what is queued, then end the thread."""
+        with self._users_lock:
+            self._users -= 1
+            if self._users > 0:
+                return
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        for left in [*self._backlog, *self._drain()]:
+            left.future.set_exception(unavailable("the server is shutting down; retry shortly"))
+
+    def submit(self, step: Step, allowed: frozenset[str] | None) -> Future[Recorded]:
+        if self._stopping.is_set():
+            raise unavailable("the server is shutting down; retry shortly")
+        submission = Submission(step, allowed)
+        try:
+            self._queue.put_nowait(submission)
+        except queue.Full:
+            raise unavailable("too many steps are waiting to be recorded; retry shortly") from None
+        return submission.future
+
+    # --- the writer thread ---------------------------------------------------------------
+
+    def _drain(self) -> list[Submission]:
+        items = []
+        while True:
+            try:
+                items.append(self._queue.get_nowait())
+            except queue.Empty:
+                return items
+
+    def _next_batch(self) -> list[Submission]:
+        if not self._backlog:
+            try:
+                self._backlog.append(self._queue.get(timeout=0.2))
+            except queue.Empty:
+                return []
+        while len(self._backlog) < self.max_batch * 2:
+            try:
+                self._backlog.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        batch: dict[str, Submission] = {}
+        later: deque[Submission] = deque()
+        while self._backlog and len(batch) < self.max_batch:
+            item = self._backlog.popleft()
+            if item.step.case_id in batch:
+                later.append(item)  # one step per case per batch: the next batch sees this one
+            else:
+                batch[item.step.case_id] = item
+        self._backlog = later + self._backlog
+        return list(batch.values())
+
+    def _run(self) -> None:
+        while not self._stopping.is_set() or self._backlog:
+            batch = self._next_batch()
+            if batch:
+                self._commit(batch)
+
+    def _commit(self, batch: list[Submission]) -> None:
+        try:
+            self._record(batch)
+        except IntegrityError:
+            for item in batch:
+                _settle(item, exception=Problem(
+                    409, "concurrent_write", f"case {item.step.case_id} kept changing while this "
+                    "step was recorded; nothing was stored: send the step again",
+                    case_id=item.step.case_id, event_id=item.step.event_id))
+        except Exception as error:  # noqa: BLE001 - every waiting request must hear of it
+            if is_store_unavailable(error):
+                log.warning("event store unavailable: %s", type(error).__name__)
+                failure: BaseException = unavailable()
+            else:
+                log.exception("recording a batch of %d steps failed", len(batch))
+                failure = error
+            for item in batch:
+                _settle(item, exception=failure)
+
+    def _record(self, batch: list[Submission]) -> None:
+        network = self.network()
+        scoped = [item for item in batch if item.allowed is not None]
+        histories = self.service.store.select_histories([i.step.case_id for i in scoped])
+        admitted: list[Submission] = []
+        for item in batch:
+            if item.allowed is not None:
+                stored = histories.get(item.step.case_id)
+                if stored:
+                    point = current_service_point(self.service.to_step(s) for s in stored)
+                elif item.step.type == "application_received":
+                    point = item.step.data.get("service_point")
+                else:
+                    point = None  # no case yet: the rules refuse it (case_not_started)
+                # A point the network does not know is the rules' refusal (unknown_service_point).
+                if point is not None and point not in item.allowed and network.is_known(point):
+                    _settle(item, exception=out_of_scope(item.step, point))
+                    continue
+            admitted.append(item)
+        if not admitted:
+            return
+        result = self.service.record_batch([i.step for i in admitted], network, no_backdating=True)
+        by_key = {(i.step.case_id, i.step.event_id): i for i in admitted}
+        for step in result.accepted:
+            _settle(by_key.pop((step.case_id, step.event_id)), Recorded("accepted", step))
+        for step in result.duplicates:
+            _settle(by_key.pop((step.case_id, step.event_id)), Recorded("duplicate", step))
+        for step, violation in result.refused:
+            _settle(by_key.pop((step.case_id, step.event_id)), exception=violation)
+        self.batches += 1
+        self.steps += len(admitted)
+        for item in by_key.values():  # the service answers every candidate; this is a bug guard
+            _settle(item, exception=RuntimeError(f"no decision for event {item.step.event_id}"))
+
+
+def _settle(item: Submission, result: Recorded | None = None, *,
+            exception: BaseException | None = None) -> None:
+    if item.future.done():
+        return
+    if exception is not None:
+        item.future.set_exception(exception)
+    else:
+        item.future.set_result(result)  # type: ignore[arg-type]
