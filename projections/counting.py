@@ -32,9 +32,15 @@ class Counter:
     by: str | None
     keyer: Keyer
     rows_only: bool  # a grouped pass adds to the rows only: the total is counted once, apart
+    points: frozenset[str] | None = None  # only cases now at these service points (a subtree)
 
     def add(self, value: Any, section: str, label: str, n: int) -> None:
         self.tally.add(self.keyer(value), section, label, int(n), total=not self.rows_only)
+
+    def within_points(self, query: Any, table: Table) -> Any:
+        if self.points is None:
+            return query
+        return query.where(table.c.service_point.in_(sorted(self.points)))
 
     def sliced(self, table: Table) -> tuple[FromClause, ColumnElement[Any]]:
         """The table (joined to the groups when slicing by group) and its slice column."""
@@ -60,7 +66,8 @@ class Counter:
             c.c.policy == self.policy, c.c.state == "open").group_by(dim, c.c.clock, od)
         if fresh is not None:
             query = query.where(c.c.last_event_us <= as_of_us)
-        for value, clock, is_overdue, decided_now, n in self.conn.execute(query):
+        for value, clock, is_overdue, decided_now, n in self.conn.execute(
+                self.within_points(query, c)):
             self.add(value, "open", "overdue" if is_overdue else "running", n)
             if decided_now:  # an overdue clock counts as breached when it became overdue
                 self.add(value, "clock", f"{clock}:breached", decided_now)
@@ -70,7 +77,11 @@ class Counter:
     def rollups(self, period: Period) -> None:
         t = self.tables
         dim: ColumnElement[Any]
-        if self.by is None:
+        if self.points is not None:
+            table = t.rollup_points  # the only rollup that knows service points
+            dim = literal("") if self.by is None else table.c[
+                self.by if self.by in ("channel", "category") else "service_point"]
+        elif self.by is None:
             table, dim = t.rollup_days, literal("")
         elif self.by == "group":
             table, dim = t.rollup_groups, t.rollup_groups.c.grp
@@ -83,7 +94,7 @@ class Counter:
             table.c.policy == self.policy,
             or_(table.c.day.between(first, last), table.c.day == NOW_DAY),
         ).group_by(dim, table.c.metric, table.c.label)
-        for value, metric, label, n in self.conn.execute(query):
+        for value, metric, label, n in self.conn.execute(self.within_points(query, table)):
             if n:
                 self.add(value, metric, label, n)
 
@@ -102,13 +113,13 @@ class Counter:
             k.c.policy == self.policy, k.c.state.in_(("met", "breached")), k.c.last_event_us <= a,
             k.c.decision_us >= lo, k.c.decision_us < hi,
         ).group_by(dim, k.c.clock, k.c.state)
-        for value, clock, state, n in self.conn.execute(decided):
+        for value, clock, state, n in self.conn.execute(self.within_points(decided, k)):
             self.add(value, "clock", f"{clock}:{state}", n)
         o = t.outcomes
         src, dim = self.sliced(o)
         finished = select(dim, o.c.outcome, within(o.c.finished_us), func.count()).select_from(
             src).where(o.c.policy == self.policy, o.c.last_event_us <= a).group_by(dim, o.c.outcome)
-        for value, outcome, in_period, n in self.conn.execute(finished):
+        for value, outcome, in_period, n in self.conn.execute(self.within_points(finished, o)):
             if in_period:
                 self.add(value, "case", outcome, in_period)
             self.add(value, "volume", "open_cases", -n)  # finished cases are not open
@@ -117,7 +128,7 @@ class Counter:
         answered = select(dim, cl.c.satisfaction, func.count()).select_from(src).where(
             cl.c.reached.is_(True), cl.c.last_event_us <= a, cl.c.at_us >= lo, cl.c.at_us < hi,
         ).group_by(dim, cl.c.satisfaction)
-        for value, satisfaction, n in self.conn.execute(answered):
+        for value, satisfaction, n in self.conn.execute(self.within_points(answered, cl)):
             self.add(value, "satisfaction", satisfaction, n)
         cs = t.cases
         src, dim = self.sliced(cs)
@@ -129,7 +140,7 @@ class Counter:
             func.sum(case((cs.c.withdrawn_us.is_(None), 1), else_=0)),
         ).select_from(src).where(cs.c.last_event_us <= a).group_by(dim)
         labels = ("received", "granted", "refused", "withdrawn", "closed", "open_cases")
-        for value, *counts in self.conn.execute(volume):
+        for value, *counts in self.conn.execute(self.within_points(volume, cs)):
             for label, n in zip(labels, counts, strict=True):
                 if n:
                     self.add(value, "volume", label, n)

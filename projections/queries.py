@@ -34,6 +34,7 @@ class ReportRequest:
     date_from: date | None = None
     date_to: date | None = None
     by: str | None = None
+    points: frozenset[str] | None = None  # only cases whose service point at as_of is one of these
 
 
 class ReportQueries:
@@ -61,10 +62,11 @@ class ReportQueries:
         source = "evaluated"
         if projected:
             source = self._count_projected(tally, tables, request.by, keyer, policy.name,
-                                           as_of, period)
+                                           as_of, period, request.points)
         for keys, evaluation in self._evaluated(tables, policy, as_of, request.by, keyer,
                                                 network, only_stale=projected):
-            tally_case(tally, keys, evaluation, period, as_of)
+            if request.points is None or evaluation.facts.service_point in request.points:
+                tally_case(tally, keys, evaluation, period, as_of)
         body: dict[str, Any] = {
             "policy": policy.name, "timezone": str(self.tz),
             "from": period.start.date().isoformat(),
@@ -85,8 +87,11 @@ class ReportQueries:
         if start_date is None:
             with self.engine.connect() as conn:
                 cases = self.tables().cases
-                earliest = conn.execute(select(func.min(cases.c.received_us))
-                                        .where(cases.c.received_us <= to_us(as_of))).scalar()
+                query = select(func.min(cases.c.received_us)).where(
+                    cases.c.received_us <= to_us(as_of))
+                if request.points is not None:
+                    query = query.where(cases.c.service_point.in_(sorted(request.points)))
+                earliest = conn.execute(query).scalar()
             start_date = (_from_us(earliest).astimezone(self.tz).date() if earliest is not None
                           else as_of.date())
         end_date = request.date_to or as_of.date()
@@ -99,7 +104,8 @@ class ReportQueries:
     # --- the projected path ------------------------------------------------------------------
 
     def _count_projected(self, tally: Tally, tables: CaseTables, by: str | None,
-                         keyer: Keyer, policy: str, as_of: datetime, period: Period) -> str:
+                         keyer: Keyer, policy: str, as_of: datetime, period: Period,
+                         points: frozenset[str] | None) -> str:
         """Count from the rollups when they hold every item at `as_of`, else from the rows.
 
         A case in several groups counts once in the total and once in each group's row, so
@@ -107,12 +113,14 @@ class ReportQueries:
         a = to_us(as_of)
         with self.engine.connect() as conn:
             latest = conn.execute(select(func.max(tables.cases.c.last_event_us))).scalar()
-            from_rollups = latest is None or latest <= a
+            # The group rollups know no service points: a subtree sliced by group counts rows.
+            from_rollups = (latest is None or latest <= a) and not (points and by == "group")
             passes: list[tuple[str | None, Keyer, bool]] = [(None, lambda value: None, False)]
             if by is not None:
                 passes.append((by, keyer, True))
             for pass_by, pass_keyer, rows_only in passes:
-                counter = Counter(conn, tables, policy, tally, pass_by, pass_keyer, rows_only)
+                counter = Counter(conn, tables, policy, tally, pass_by, pass_keyer, rows_only,
+                                  points)
                 if from_rollups:
                     counter.rollups(period)
                     counter.open_clocks(a, period)

@@ -7,6 +7,7 @@ not be counted yet.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -17,7 +18,6 @@ from api.auth import Action
 from api.deps import ContextDep, CurrentUser
 from api.problems import Problem
 from projections.queries import ReportRequest
-from projections.subtree_figures import subtree_report
 
 router = APIRouter(tags=["figures"])
 
@@ -48,7 +48,7 @@ def figures(context: ContextDep, principal: CurrentUser,
         if scope is None:
             body = context.queries.report(request)
         else:
-            body = subtree_report(context.queries, request, scope)
+            body = context.queries.report(replace(request, points=frozenset(scope)))
             body["scope"] = principal.service_point
     except ValueError as error:
         raise Problem(422, "invalid_period", str(error)) from None

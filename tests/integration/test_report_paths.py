@@ -19,7 +19,7 @@ from tests.e2e.cli import run, run_json
 
 
 def scratch_report(c: Any, policy_name: str, as_of: datetime, start: date, end: date,
-                   by: str | None) -> dict[str, Any]:
+                   by: str | None, points: frozenset[str] | None = None) -> dict[str, Any]:
     """Every case's events, straight from the event store, through the clock engine."""
     tz = c.settings.tz
     policy = c.policies[policy_name]
@@ -34,6 +34,8 @@ def scratch_report(c: Any, policy_name: str, as_of: datetime, start: date, end: 
         ev = evaluate(case_id, steps, policy, as_of, tz,
                       network.area_of(first.data.get("service_point")))
         f = ev.facts
+        if points is not None and f.service_point not in points:
+            continue
         if by is None:
             keys = None
         elif by == "group":
@@ -97,6 +99,25 @@ def test_report_equals_a_from_scratch_evaluation(workload: Any) -> None:
                     for section in SECTIONS:
                         assert got_rows[key][section] == row[section], (as_of, by, key, section)
     assert sources[0] == "rows" and sources[-1] == "rollups"
+
+
+def test_a_subtrees_report_equals_a_from_scratch_evaluation_of_its_cases(workload: Any) -> None:
+    """A supervisor's figures: only cases whose service point at as_of is in the subtree."""
+    county = next(p.id for p in workload.network().points.values() if p.level == "county")
+    points = frozenset(workload.network().subtree(county))
+    for as_of in AS_OF:
+        moment = datetime.fromisoformat(as_of)
+        start, end = date(2026, 3, 1), moment.date()
+        for by in (None, "township", "group"):
+            request = ReportRequest("six-hours", moment, start, end, by, points)
+            got = workload.queries.report(request)
+            want = scratch_report(workload, "six-hours", moment, start, end, by, points)
+            for section in SECTIONS:
+                assert got[section] == want[section], (as_of, by, section)
+            if by is not None:
+                assert {r["key"]: {x: r[x] for x in SECTIONS} for r in got["rows"]} == \
+                    {r["key"]: {x: r[x] for x in SECTIONS} for r in want["rows"]}, (as_of, by)
+        assert got["volume"]["received"] > 0
 
 
 def test_the_statutory_policy_is_evaluated_from_the_stored_histories(workload: Any) -> None:
