@@ -58,7 +58,8 @@ def plan(engine: Engine, fingerprint: str, *, rebuild: bool = False) -> Versions
             case_tables(prefix).metadata.create_all(conn)
             conn.execute(insert(read_models).values(name=NAME, building=prefix,
                                                     building_fingerprint=fingerprint))
-        elif row["active_fingerprint"] == fingerprint and row["building"] and not rebuild:
+        elif (row["active_fingerprint"] == fingerprint and row["building"] and not rebuild
+              and row["building_fingerprint"] != fingerprint):
             _drop(conn, case_tables(row["building"]))  # built for a fingerprint no longer wanted
             conn.execute(update(read_models).where(read_models.c.name == NAME).values(
                 building=None, building_fingerprint=None, building_head=None,

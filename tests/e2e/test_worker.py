@@ -114,7 +114,8 @@ def test_kill_9_during_rebuild_and_live_processing_then_restart_equals_a_clean_r
         _kill_a_rebuild_once_it_has_written(env)
         if _status()["building"] is not None:
             break
-    assert _status()["building"] is not None, "the rebuild must be killed midway"
+    killed = _status()["building"]
+    assert killed is not None, "the rebuild must be killed midway"
 
     # Live processing, killed at random moments while more events arrive.
     worker = _start(env, "worker")
@@ -129,6 +130,7 @@ def test_kill_9_during_rebuild_and_live_processing_then_restart_equals_a_clean_r
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=30)
+    assert _status()["active"]["tables"] == killed["tables"]  # the killed build was resumed
     survived = _dump()
     assert survived["cases"], "the read model must not be empty"
 
