@@ -1,7 +1,9 @@
-"""Insert many rows through the driver's own executemany.
+"""Insert many rows in few round trips.
 
 SQLAlchemy's Core executemany builds and checks a parameter dict per row, which cost more than
-SQLite's insert itself in a rebuild; the driver takes plain tuples.
+the insert itself in a rebuild. SQLite takes plain tuples through the driver's executemany;
+PostgreSQL takes one typed array per column in a single statement (psycopg would otherwise send
+one prepared INSERT per row).
 """
 
 from __future__ import annotations
@@ -9,14 +11,26 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import BigInteger, Boolean, Connection, Integer, Table
+
+PG_ARRAY_TYPES = ((Boolean, "boolean"), (BigInteger, "bigint"), (Integer, "integer"))
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     if not rows:
         return
     columns = list(rows[0])
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    statement = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
-                 f"VALUES ({', '.join([mark] * len(columns))})")
-    conn.exec_driver_sql(statement, [tuple(row[c] for c in columns) for row in rows])
+    names = ", ".join(columns)
+    if conn.dialect.name == "postgresql":
+        arrays = ", ".join(f"%b::{_pg_type(table, c)}[]" for c in columns)
+        conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays})",
+                             tuple([row[c] for row in rows] for c in columns))
+        return
+    marks = ", ".join("?" * len(columns))
+    conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})",
+                         [tuple(row[c] for c in columns) for row in rows])
+
+
+def _pg_type(table: Table, column: str) -> str:
+    kind = table.c[column].type
+    return next((name for base, name in PG_ARRAY_TYPES if isinstance(kind, base)), "text")
