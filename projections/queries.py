@@ -22,7 +22,7 @@ from domain.policy import Policy
 from projections.case_clocks import history_from_json
 from projections.counting import Counter, Keyer
 from projections.figures import Period, Tally, tally_case
-from projections.tables import CaseTables, to_us
+from projections.tables import CaseTables, from_us, to_us
 
 GROUPINGS = (*LEVELS, "group", "channel", "category")
 
@@ -92,7 +92,7 @@ class ReportQueries:
                 if request.points is not None:
                     query = query.where(cases.c.service_point.in_(sorted(request.points)))
                 earliest = conn.execute(query).scalar()
-            start_date = (_from_us(earliest).astimezone(self.tz).date() if earliest is not None
+            start_date = (from_us(earliest).astimezone(self.tz).date() if earliest is not None
                           else as_of.date())
         end_date = request.date_to or as_of.date()
         if end_date < start_date:
@@ -166,10 +166,3 @@ def _keyer(by: str | None, network: Network) -> Callable[[Any], list[str] | None
             return cache[point]
         return level_key
     return lambda value: [value]
-
-
-def _from_us(value: int) -> datetime:
-    from projections.tables import from_us
-    moment = from_us(value)
-    assert moment is not None
-    return moment

@@ -29,10 +29,6 @@ class Versions:
     building_fingerprint: str | None
 
 
-def code_of(fingerprint: str | None) -> str | None:
-    return fingerprint.split(";")[0] if fingerprint else None
-
-
 def versions(engine: Engine) -> Versions:
     with engine.connect() as conn:
         row = conn.execute(select(read_models).where(read_models.c.name == NAME)).mappings().first()
@@ -47,7 +43,13 @@ def versions(engine: Engine) -> Versions:
 def plan(engine: Engine, fingerprint: str, *, rebuild: bool = False) -> Versions:
     """Make sure a version with this fingerprint exists, active or building; return the state.
 
-    With `rebuild`, start a new version from the first event even if the fingerprint matches."""
+    With `rebuild`, start a new version from the first event even if the fingerprint matches.
+    The worker asks on every pass, so the usual answer ("nothing to do") takes no write lock."""
+    state = versions(engine)
+    settled = state.active_fingerprint == fingerprint and (
+        state.building is None or state.building_fingerprint == fingerprint)
+    if not rebuild and (settled or state.building_fingerprint == fingerprint):
+        return state
     with engine.begin() as conn:
         row = conn.execute(select(read_models).where(read_models.c.name == NAME)
                            .with_for_update()).mappings().first()
