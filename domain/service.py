@@ -125,7 +125,7 @@ class CaseService(Application[str]):
         known = self.store.select_event_cases([s.event_id for s in candidates])
         stored = self.store.select_histories(list(by_case))
         ingested_at = self._now().isoformat()
-        decided: list[Step] = []
+        decided: list[tuple[int, Step]] = []  # (stream version, step)
         claimed = dict(known)  # an id taken by one case of this batch is taken for the others
         for case_id, steps in by_case.items():
             history = [self.to_step(s, unseal=False) for s in stored.get(case_id, [])]
@@ -133,14 +133,11 @@ class CaseService(Application[str]):
             by_id = {s.event_id: s for s in history}
             for step in sorted(steps, key=lambda s: (s.occurred_at, s.rank, s.seq)):
                 self._consider(case, step, claimed, by_id, result, no_backdating)
-            decided.extend(case.collect_events())
-        self.vault.prepare(s.case_id for s in decided if "applicant" in s.data)
-        events: list[StepRecorded] = []
-        versions: dict[str, int] = {c: len(stored.get(c, [])) for c in by_case}
-        for step in decided:
-            versions[step.case_id] += 1
-            events.append(self._to_event(step, versions[step.case_id], ingested_at))
-        return result, events, [(s.event_id, s.case_id) for s in decided]
+            stored_version = case.version  # before collecting: it counts stored events only
+            decided.extend(enumerate(case.collect_events(), start=stored_version + 1))
+        self.vault.prepare(s.case_id for _, s in decided if "applicant" in s.data)
+        events = [self._to_event(step, version, ingested_at) for version, step in decided]
+        return result, events, [(s.event_id, s.case_id) for _, s in decided]
 
     def _consider(self, case: Case, step: Step, claimed: dict[str, str],
                   by_id: dict[str, Step], result: BatchResult, no_backdating: bool) -> None:
