@@ -23,6 +23,7 @@ from eventsourcing.persistence import IntegrityError
 
 from api.problems import Problem, is_store_unavailable, unavailable
 from domain.case import PointLookup
+from domain.clocks import read_facts
 from domain.events import OrderedHistory, Step
 from domain.service import CaseService
 
@@ -47,13 +48,9 @@ class Submission:
 
 def current_service_point(history: Iterable[Step]) -> str | None:
     """SPEC §3: the point of `application_received`, or of the last `transferred`."""
-    point = None
-    for step in OrderedHistory.of(list(history)).steps:
-        if step.type == "application_received":
-            point = step.data["service_point"]
-        elif step.type == "transferred":
-            point = step.data["to_service_point"]
-    return point
+    steps = list(history)
+    case_id = steps[0].case_id if steps else ""
+    return read_facts(case_id, OrderedHistory.of(steps), None).service_point
 
 
 def out_of_scope(step: Step, point: str | None) -> Problem:
