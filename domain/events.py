@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from domain.errors import RuleViolation
 
@@ -41,9 +41,11 @@ TOP_LEVEL = ("event_id", "case_id", "type", "occurred_at", "recorded_at", "actor
 SYSTEM_FIELDS = ("ingested_at",)
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
-    """One accepted-or-candidate case event, validated on its own."""
+class Step(NamedTuple):
+    """One accepted-or-candidate case event, validated on its own.
+
+    A named tuple rather than a frozen dataclass: as immutable, and built several times faster,
+    which a rebuild of millions of events feels."""
 
     event_id: str
     case_id: str
@@ -309,5 +311,7 @@ class OrderedHistory:
         return cls(ordered, times)
 
     def visible_at(self, as_of: datetime) -> OrderedHistory:
+        if not self.times or max(self.times.values()) <= as_of:
+            return self  # every event visible: the usual case, and immutable enough to share
         kept = [s for s in self.steps if self.times[s.event_id] <= as_of]
         return OrderedHistory(kept, {s.event_id: self.times[s.event_id] for s in kept})

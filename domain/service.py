@@ -162,7 +162,7 @@ class CaseService(Application[str]):
         sealed = stored.data.get("applicant")
         if isinstance(sealed, str):
             data = {**stored.data, "applicant": self.vault.unseal(stored.case_id, sealed)}
-            stored = Step(**{**_fields(stored), "data": data})
+            stored = stored._replace(data=data)
         return stored.same_content(submitted)
 
     def _to_event(self, step: Step, version: int, ingested_at: str) -> StepRecorded:
@@ -176,15 +176,11 @@ class CaseService(Application[str]):
             ingested_at=ingested_at, actor=step.actor, data=data)
 
 
-def _fields(step: Step) -> dict[str, Any]:
-    return {name: getattr(step, name) for name in Step.__slots__}  # type: ignore[attr-defined]
-
-
 def step_from_event(event: Any, vault: PersonalDataVault | None = None) -> Step:
     step = step_from_state(event.originator_id, event.originator_version, vars(event))
     if vault is not None and isinstance(step.data.get("applicant"), str):
         data = {**step.data, "applicant": vault.unseal(step.case_id, step.data["applicant"])}
-        return Step(**{**_fields(step), "data": data})
+        return step._replace(data=data)
     return step
 
 

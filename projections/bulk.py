@@ -8,7 +8,7 @@ one prepared INSERT per row).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Connection, Integer, Table
@@ -16,19 +16,19 @@ from sqlalchemy import BigInteger, Boolean, Connection, Integer, Table
 PG_ARRAY_TYPES = ((Boolean, "boolean"), (BigInteger, "bigint"), (Integer, "integer"))
 
 
-def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+def insert_rows(conn: Connection, table: Table, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert rows given as named tuples whose fields are (some of) the table's columns."""
     if not rows:
         return
-    columns = list(rows[0])
+    columns = rows[0]._fields  # type: ignore[attr-defined]
     names = ", ".join(columns)
     if conn.dialect.name == "postgresql":
         arrays = ", ".join(f"%b::{_pg_type(table, c)}[]" for c in columns)
         conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays})",
-                             tuple([row[c] for row in rows] for c in columns))
+                             tuple(list(column) for column in zip(*rows, strict=True)))
         return
     marks = ", ".join("?" * len(columns))
-    conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})",
-                         [tuple(row[c] for c in columns) for row in rows])
+    conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", list(rows))
 
 
 def _pg_type(table: Table, column: str) -> str:

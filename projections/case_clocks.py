@@ -8,15 +8,17 @@ keeps its due time so any later evaluation time can tell running from overdue wi
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, Table, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from domain.clocks import CaseEvaluation, evaluate
+from domain.clocks import DECIDED, CaseEvaluation, evaluate
 from domain.events import Step
 from domain.policy import Policy
 from domain.service import step_from_event
@@ -42,6 +44,29 @@ def history_from_json(case_id: str, text: str) -> list[Step]:
                  seq=r[7], recorded_supplied=r[8]) for r in orjson.loads(text)]
 
 
+@dataclass
+class Evaluated:
+    rows: dict[str, list[tuple[Any, ...]]]  # by table name
+    delta: RollupDelta
+    points: set[str]  # service points the cases name
+
+
+class RowTypes:
+    """A named tuple per table, its fields the table's columns in order: rows are built without
+    dicts, read like the rows the database returns, and inserted as they are."""
+
+    def __init__(self, tables: CaseTables) -> None:
+        def row(table: Table) -> Any:
+            return namedtuple(table.name, [c.name for c in table.columns])  # type: ignore[misc]
+
+        self.cases = row(tables.cases)
+        self.case_histories = row(tables.case_histories)
+        self.case_groups = row(tables.case_groups)
+        self.calls = row(tables.calls)
+        self.clocks = row(tables.clocks)
+        self.outcomes = row(tables.outcomes)
+
+
 # Bump when the projection's code changes what it writes: a new version is then built beside
 # the old one and reads switch to it once it has caught up.
 CODE_VERSION = 2
@@ -60,6 +85,7 @@ class CaseProjection:
         self.area_of = area_of
         self.tables = tables
         self.name = f"cases/{tables.prefix}"
+        self.row_types = RowTypes(tables)
 
 
     def process(self, conn: Connection, events: Sequence[Any]) -> None:
@@ -86,18 +112,26 @@ class CaseProjection:
     def write(self, conn: Connection, histories: dict[str, list[Step]],
               delta: RollupDelta | None = None) -> None:
         """Write the rows of cases that have none (a rebuild, or after `process` cleared them)."""
-        delta = delta or RollupDelta()
-        rows: dict[str, list[dict[str, Any]]] = {table.name: [] for table in self.tables.per_case}
-        used: set[str] = set()
+        self.insert(conn, self.evaluate(histories, delta))
+
+    def evaluate(self, histories: dict[str, list[Step]],
+                 delta: RollupDelta | None = None) -> Evaluated:
+        """The rows and rollup changes of these cases; no database needed, so a build does this
+        outside its write transaction, while another process writes."""
+        done = Evaluated({table.name: [] for table in self.tables.per_case},
+                         delta or RollupDelta(), set())
         for case_id, history in histories.items():
-            delta.add(self._rows(case_id, history, rows, used), self.tz, +1)
+            done.delta.add(self._rows(case_id, history, done.rows, done.points), self.tz, +1)
+        return done
+
+    def insert(self, conn: Connection, done: Evaluated) -> None:
         for table in self.tables.per_case:
-            insert_rows(conn, table, rows[table.name])
-        delta.apply(conn, self.tables, self.policy.name)
-        if used:
+            insert_rows(conn, table, done.rows[table.name])
+        done.delta.apply(conn, self.tables, self.policy.name)
+        if done.points:
             dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
             conn.execute(dialect.insert(points_in_use).on_conflict_do_nothing(),
-                         [{"point_id": p} for p in sorted(used)])
+                         [{"point_id": p} for p in sorted(done.points)])
 
     def _stored_rows(self, conn: Connection, ids: list[str]) -> list[CaseRows]:
         """The rows these cases have now, to take their contribution out of the rollups."""
@@ -107,8 +141,8 @@ class CaseProjection:
 
         def by_case(query: Any) -> dict[str, list[Any]]:
             found: dict[str, list[Any]] = {}
-            for row in conn.execute(query).mappings():
-                found.setdefault(row["case_id"], []).append(row)
+            for row in conn.execute(query):
+                found.setdefault(row.case_id, []).append(row)
             return found
 
         case_rows = by_case(select(t.cases).where(t.cases.c.case_id.in_(ids)))
@@ -120,61 +154,56 @@ class CaseProjection:
         group_rows = by_case(select(t.case_groups).where(t.case_groups.c.case_id.in_(ids)))
         return [CaseRows(case_rows[c][0], clock_rows.get(c, []),
                          (outcome_rows.get(c) or [None])[0], call_rows.get(c, []),
-                         [g["grp"] for g in group_rows.get(c, [])])
+                         [g.grp for g in group_rows.get(c, [])])
                 for c in ids if c in case_rows]
 
-    def _rows(self, case_id: str, history: list[Step], rows: dict[str, list[dict[str, Any]]],
+    def _rows(self, case_id: str, history: list[Step], rows: dict[str, list[tuple[Any, ...]]],
               used: set[str]) -> CaseRows:
-        t = self.tables
-        first = min(history, key=lambda s: s.sort_key())
+        t, row = self.tables, self.row_types
+        first = min(history, key=Step.sort_key)
         default_area = self.area_of(first.data.get("service_point"))
         last = max(s.occurred_at for s in history)
         evaluation = evaluate(case_id, history, self.policy, _latest(history, last), self.tz,
                               default_area)
         f = evaluation.facts
-        used.update(p for s in history for p in (s.data.get("service_point"),
-                                                 s.data.get("to_service_point")) if p)
-        last_us = to_us(f.last_event_at or last)
-        dims = {"service_point": f.service_point, "channel": f.channel, "category": f.category,
-                "last_event_us": last_us}
-        case_row = {
-            "case_id": case_id, "area": f.area, "received_us": to_us(f.received_at),
-            "reviewed_us": to_us(f.reviewed_at), "decision": f.decision,
-            "withdrawn_us": to_us(f.withdrawn_at), "closed_us": to_us(f.closed_at), **dims}
+        for s in history:
+            used.update(p for p in (s.data.get("service_point"), s.data.get("to_service_point"))
+                        if p)
+        dims = (f.service_point, f.channel, f.category, to_us(f.last_event_at or last))
+        case_row = row.cases(case_id, f.area, to_us(f.received_at), to_us(f.reviewed_at),
+                             f.decision, to_us(f.withdrawn_at), to_us(f.closed_at), *dims)
         rows[t.cases.name].append(case_row)
-        rows[t.case_histories.name].append({"case_id": case_id, "last_event_us": last_us,
-                                            "history": history_to_json(history)})
-        rows[t.case_groups.name].extend({"case_id": case_id, "grp": g} for g in f.groups)
-        call_rows = [{"case_id": case_id, "seq": n, "at_us": to_us(c.at), "reached": c.reached,
-                      "satisfaction": c.satisfaction, **dims} for n, c in enumerate(f.calls)]
+        rows[t.case_histories.name].append(
+            row.case_histories(case_id, dims[3], history_to_json(history)))
+        rows[t.case_groups.name].extend(row.case_groups(case_id, g) for g in f.groups)
+        call_rows = [row.calls(case_id, n, to_us(c.at), c.reached, c.satisfaction, *dims)
+                     for n, c in enumerate(f.calls)]
         rows[t.calls.name].extend(call_rows)
-        clock_rows = [{**row, **dims} for row in self._clock_rows(case_id, evaluation)]
+        clock_rows = self._clock_rows(case_id, evaluation, dims)
         rows[t.clocks.name].extend(clock_rows)
         outcome_row = None
         if evaluation.outcome is not None:
-            outcome_row = {"policy": self.policy.name, "case_id": case_id,
-                           "outcome": evaluation.outcome,
-                           "finished_us": to_us(evaluation.finished_at), **dims}
+            outcome_row = row.outcomes(self.policy.name, case_id, evaluation.outcome,
+                                       to_us(evaluation.finished_at), *dims)
             rows[t.outcomes.name].append(outcome_row)
-        return CaseRows(case_row, clock_rows, outcome_row, call_rows, list(f.groups))
+        return CaseRows(case_row, clock_rows, outcome_row, call_rows, f.groups)
 
-    def _clock_rows(self, case_id: str, evaluation: CaseEvaluation) -> list[dict[str, Any]]:
+    def _clock_rows(self, case_id: str, evaluation: CaseEvaluation,
+                    dims: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         out = []
-        f = evaluation.facts
+        f, policy, make = evaluation.facts, self.policy, self.row_types.clocks
         for name, c in evaluation.clocks.items():
-            due, pause_began = c.due_at, None
-            if c.state in ("running", "overdue"):
+            due, pause_began, state = c.due_at, None, c.state
+            if state in ("running", "overdue"):
+                state = "open"
                 closed = [(b, e) for b, e in f.pauses if e is not None] if name == "review" else []
-                due = self.policy.due(name, f.area, c.started_at, closed, self.tz)
+                due = policy.due(name, f.area, c.started_at, closed, self.tz)
                 if c.paused:
                     pause_began = f.pauses[-1][0]
-            out.append({
-                "policy": self.policy.name, "case_id": case_id, "clock": name,
-                "state": "open" if c.state in ("running", "overdue") else c.state,
-                "started_us": to_us(c.started_at), "stopped_us": to_us(c.stopped_at),
-                "due_us": to_us(due), "decision_us": to_us(c.decision_time)
-                if c.state in ("met", "breached") else None,
-                "pause_began_us": to_us(pause_began)})
+            out.append(make(policy.name, case_id, name, state, to_us(c.started_at),
+                            to_us(c.stopped_at), to_us(due),
+                            to_us(c.decision_time) if state in DECIDED else None,
+                            to_us(pause_began), *dims))
         return out
 
 

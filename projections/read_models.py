@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy.schema import CreateTable
 
-from projections.tables import CaseTables, case_tables, positions, read_models
+from projections.tables import CaseTables, build_parts, case_tables, positions, read_models
 
 NAME = "cases"
 LEGACY_TABLES = ("rm_cases", "rm_case_histories", "rm_case_groups", "rm_calls", "rm_clocks",
@@ -57,24 +58,22 @@ def plan(engine: Engine, fingerprint: str, *, rebuild: bool = False) -> Versions
             # The first version is built like any other, beside an empty "active" slot.
             _drop_legacy(conn)
             prefix = "rm_v1_"
-            case_tables(prefix).metadata.create_all(conn)
+            _create_tables(conn, case_tables(prefix))
             conn.execute(insert(read_models).values(name=NAME, building=prefix,
                                                     building_fingerprint=fingerprint))
         elif (row["active_fingerprint"] == fingerprint and row["building"] and not rebuild
               and row["building_fingerprint"] != fingerprint):
             _drop(conn, case_tables(row["building"]))  # built for a fingerprint no longer wanted
-            conn.execute(update(read_models).where(read_models.c.name == NAME).values(
-                building=None, building_fingerprint=None, building_head=None,
-                building_cursor=None))
+            _clear_building(conn)
         elif rebuild or (row["active_fingerprint"] != fingerprint
                          and row["building_fingerprint"] != fingerprint):
             if row["building"]:
                 _drop(conn, case_tables(row["building"]))
             prefix = _next_prefix(row["active"], row["building"])
-            case_tables(prefix).metadata.create_all(conn)
+            _create_tables(conn, case_tables(prefix))
+            _clear_building(conn)
             conn.execute(update(read_models).where(read_models.c.name == NAME).values(
-                building=prefix, building_fingerprint=fingerprint, building_head=None,
-                building_cursor=None))
+                building=prefix, building_fingerprint=fingerprint))
     return versions(engine)
 
 
@@ -90,11 +89,29 @@ def switch_to_building(engine: Engine, caught_up: Callable[[Connection, CaseTabl
             return False
         old = case_tables(row["active"]) if row["active"] else None
         conn.execute(update(read_models).where(read_models.c.name == NAME).values(
-            active=row["building"], active_fingerprint=row["building_fingerprint"],
-            building=None, building_fingerprint=None, building_head=None, building_cursor=None))
+            active=row["building"], active_fingerprint=row["building_fingerprint"]))
+        _clear_building(conn)
         if old is not None:
             _drop(conn, old)
     return True
+
+
+def _clear_building(conn: Connection) -> None:
+    conn.execute(update(read_models).where(read_models.c.name == NAME).values(
+        building=None, building_fingerprint=None, building_head=None))
+    conn.execute(delete(build_parts).where(build_parts.c.name == NAME))
+
+
+def _create_tables(conn: Connection, tables: CaseTables) -> None:
+    """A version's tables without their secondary indexes: a build adds those at its end."""
+    for table in tables.metadata.sorted_tables:
+        conn.execute(CreateTable(table))
+
+
+def create_indexes(conn: Connection, tables: CaseTables) -> None:
+    for table in tables.metadata.sorted_tables:
+        for index in table.indexes:
+            index.create(conn, checkfirst=True)
 
 
 def _next_prefix(*taken: str | None) -> str:
@@ -128,10 +145,15 @@ def status(engine: Engine, head: int) -> dict[str, object]:
             report[role] = {"tables": tables.prefix, "fingerprint": fingerprint,
                             "position": position, "behind": max(head - position, 0),
                             "updated_at_us": int(row["updated_at_us"]) if row else None}
-        build = conn.execute(select(read_models.c.building_head, read_models.c.building_cursor)
-                             .where(read_models.c.name == NAME)).first()
-        if report.get("building") and build is not None and build[0] not in (None, -1):
-            # A build stream by stream: up to `head`, written through the case `cursor`.
+        build_head = conn.execute(select(read_models.c.building_head)
+                                  .where(read_models.c.name == NAME)).scalar()
+        if report.get("building") and build_head not in (None, -1):
+            # A build stream by stream: up to `head`, each part written through its `cursor`.
+            parts = conn.execute(select(build_parts.c.part, build_parts.c.cursor,
+                                        build_parts.c.done)
+                                 .where(build_parts.c.name == NAME)
+                                 .order_by(build_parts.c.part)).mappings().all()
             report["building"] = {**report["building"],  # type: ignore[dict-item]
-                                  "stream_head": build[0], "stream_cursor": build[1]}
+                                  "stream_head": build_head,
+                                  "parts": [dict(p) for p in parts]}
     return report

@@ -10,13 +10,13 @@ the open-clocks index at query time.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, timedelta, tzinfo
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import Connection, Table
 
-from projections.tables import EPOCH, CaseTables
+from projections.tables import CaseTables
 
 NOW_DAY = 0  # the "day" of figures that are about the present state (open cases)
 
@@ -25,7 +25,8 @@ PointKey = tuple[int, str | None, str | None, str | None, str, str]
 
 
 def local_day(us: int, tz: tzinfo) -> int:
-    moment = (EPOCH + timedelta(microseconds=us)).astimezone(tz)
+    # Whole seconds are enough: a local day starts on a whole second in every time zone.
+    moment = datetime.fromtimestamp(us // 1_000_000, tz)
     return moment.year * 10_000 + moment.month * 100 + moment.day
 
 
@@ -34,33 +35,33 @@ def day_number(day: date) -> int:
 
 
 class CaseRows:
-    """A case's projected rows (as inserted, or as read back before they are replaced)."""
+    """A case's projected rows (as inserted, or as read back before they are replaced): any
+    rows whose columns read as attributes."""
 
-    def __init__(self, case: Mapping[str, Any], clocks: Sequence[Mapping[str, Any]],
-                 outcome: Mapping[str, Any] | None, calls: Sequence[Mapping[str, Any]],
-                 groups: Sequence[str]) -> None:
+    def __init__(self, case: Any, clocks: Sequence[Any], outcome: Any | None,
+                 calls: Sequence[Any], groups: Sequence[str]) -> None:
         self.case, self.clocks, self.outcome, self.calls, self.groups = (
             case, clocks, outcome, calls, groups)
 
     def items(self, tz: tzinfo) -> Iterable[tuple[int, str, str]]:
         """(day, metric, label) of every item the case counts in."""
         for row in self.clocks:
-            if row["state"] in ("met", "breached"):
-                yield local_day(row["decision_us"], tz), "clock", f"{row['clock']}:{row['state']}"
+            if row.state in ("met", "breached"):
+                yield local_day(row.decision_us, tz), "clock", f"{row.clock}:{row.state}"
         if self.outcome is not None:
-            yield local_day(self.outcome["finished_us"], tz), "case", self.outcome["outcome"]
+            yield local_day(self.outcome.finished_us, tz), "case", self.outcome.outcome
         for row in self.calls:
-            if row["reached"] and row["satisfaction"]:
-                yield local_day(row["at_us"], tz), "satisfaction", row["satisfaction"]
+            if row.reached and row.satisfaction:
+                yield local_day(row.at_us, tz), "satisfaction", row.satisfaction
         c = self.case
-        for label, column in (("received", "received_us"), ("withdrawn", "withdrawn_us"),
-                              ("closed", "closed_us")):
-            if c[column] is not None:
-                yield local_day(c[column], tz), "volume", label
-        if c["reviewed_us"] is not None and c["decision"]:
-            label = "granted" if c["decision"] == "granted" else "refused"
-            yield local_day(c["reviewed_us"], tz), "volume", label
-        if c["withdrawn_us"] is None and self.outcome is None:
+        for label, moment in (("received", c.received_us), ("withdrawn", c.withdrawn_us),
+                              ("closed", c.closed_us)):
+            if moment is not None:
+                yield local_day(moment, tz), "volume", label
+        if c.reviewed_us is not None and c.decision:
+            label = "granted" if c.decision == "granted" else "refused"
+            yield local_day(c.reviewed_us, tz), "volume", label
+        if c.withdrawn_us is None and self.outcome is None:
             yield NOW_DAY, "volume", "open_cases"
 
 
@@ -72,12 +73,19 @@ class RollupDelta:
 
     def add(self, rows: CaseRows, tz: tzinfo, sign: int) -> None:
         c = rows.case
-        for day, metric, label in rows.items(tz):
-            self.days[(day, metric, label)] += sign
-            self.points[(day, c["service_point"], c["channel"], c["category"], metric, label)] \
-                += sign
-            for group in rows.groups:
-                self.groups[(day, group, metric, label)] += sign
+        items = list(rows.items(tz))
+        dims = (c.service_point, c.channel, c.category)
+        points = [(day, *dims, metric, label) for day, metric, label in items]
+        groups = [(day, group, metric, label) for day, metric, label in items
+                  for group in rows.groups]
+        if sign > 0:  # Counter.update counts in C
+            self.days.update(items)
+            self.points.update(points)
+            self.groups.update(groups)
+        else:
+            self.days.subtract(items)
+            self.points.subtract(points)
+            self.groups.subtract(groups)
 
     def apply(self, conn: Connection, tables: CaseTables, policy: str) -> None:
         _upsert(conn, tables.rollup_days, policy, self.days, ("day", "metric", "label"))

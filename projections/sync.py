@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Engine
 
 from projections.case_clocks import CaseProjection
 from projections.read_models import plan, switch_to_building
-from projections.rebuild import Decode, ReadStreams, build_by_stream
+from projections.rebuild import BuildSource, Decode, ReadStreams, SplitStreams, build_by_stream
 from projections.runner import CatchUp, NotificationSource, catch_up, position_of
 from projections.tables import CaseTables
 
@@ -22,7 +22,12 @@ class Streams:
     """The event store read case by case (for builds), and how its stored state decodes."""
 
     read: ReadStreams
+    split: SplitStreams
     decode: Decode
+    # A fresh set of connections, code and projection for another build process (by prefix).
+    open_elsewhere: Callable[[str], BuildSource]
+    workers: int = 1
+    parallel_from: int | None = None  # events: smaller builds run in this process
 
 
 def sync_read_models(engine: Engine, source: NotificationSource, streams: Streams,
@@ -36,9 +41,13 @@ def sync_read_models(engine: Engine, source: NotificationSource, streams: Stream
         options["batch"] = batch
     if state.building is not None:
         building = projection_for(state.building)
-        built = build_by_stream(engine, building, streams.read, streams.decode,
+        here = BuildSource(engine, building, streams.read, streams.split, streams.decode)
+        prefix = state.building.prefix
+        built = build_by_stream(lambda: streams.open_elsewhere(prefix), here,
                                 lambda: source.max_notification_id() or 0,
-                                progress=_stage(progress, "rebuild"), **options)
+                                workers=streams.workers, parallel_from=streams.parallel_from,
+                                progress=_stage(progress, "rebuild"),
+                                **options)
         if not built:
             return CatchUp(0, 0, 0.0)
         catch_up(engine, source, building, **options)

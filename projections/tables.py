@@ -97,10 +97,20 @@ read_models = Table(
     Column("active_fingerprint", String(200)),
     Column("building", String(16)),  # a version being built beside it (blue/green)
     Column("building_fingerprint", String(200)),
-    # A version built stream by stream: every event up to `building_head` is read case by case;
-    # `building_cursor` is the last case written (in the same transaction as its rows).
+    # A version built stream by stream: every event up to `building_head` is read case by case,
+    # in parts (`build_parts`) that separate processes can write side by side.
     Column("building_head", BigInteger),
-    Column("building_cursor", String(64)),
+)
+
+build_parts = Table(
+    "sixhours_build_parts", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("part", Integer, primary_key=True),
+    # The part holds the cases after the previous part's `upper` up to its own (None: no end).
+    Column("upper", String(64)),
+    # The last case written, in the same transaction as its rows: a killed build resumes after it.
+    Column("cursor", String(64), nullable=False),
+    Column("done", Boolean, nullable=False),
 )
 
 points_in_use = Table(

@@ -21,9 +21,10 @@ from projections.live import ListenWakeup, PollingWakeup, Wakeup, run_worker
 from projections.network_store import load_network
 from projections.queries import ReportQueries
 from projections.read_models import versions
+from projections.rebuild import BuildSource
 from projections.runner import CatchUp, StoreNotifications
 from projections.sync import Streams, sync_read_models
-from projections.tables import CaseTables, metadata
+from projections.tables import CaseTables, case_tables, metadata
 from sixhours.files import read_yaml
 from sixhours.recorders import OrjsonTranscoder
 from sixhours.settings import Settings
@@ -138,12 +139,24 @@ class Container:
 
         A version being built (after a code or policy change, or on request) is caught up
         first and then made the active one; the active one is then caught up."""
-        recorder = self.service.recorder
-        streams = Streams(recorder.select_streams,  # type: ignore[attr-defined]
-                          self.service.mapper.transcoder.decode)
-        return sync_read_models(self.engine, self.notifications, streams, self.fingerprint,
+        return sync_read_models(self.engine, self.notifications, self.streams(), self.fingerprint,
                                 self.case_projection, progress=progress, rebuild=rebuild,
                                 batch=batch, should_stop=should_stop)
+
+    def streams(self) -> Streams:
+        """The event store read case by case, for builds of a new read-model version."""
+        recorder = self.service.recorder
+        return Streams(recorder.select_streams,  # type: ignore[attr-defined]
+                       recorder.select_stream_splits,  # type: ignore[attr-defined]
+                       self.service.mapper.transcoder.decode,
+                       lambda prefix: Container(self.settings).build_source(prefix),
+                       self.settings.build_workers, self.settings.build_parallel_from)
+
+    def build_source(self, prefix: str) -> BuildSource:
+        """This container's connections and code, building the version with this prefix."""
+        streams = self.streams()
+        return BuildSource(self.engine, self.case_projection(case_tables(prefix)), streams.read,
+                           streams.split, streams.decode, owner=self)
 
     def wakeup(self) -> Wakeup:
         """How the worker learns of new events: LISTEN/NOTIFY on PostgreSQL, polling on SQLite."""

@@ -62,14 +62,32 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
                 rows.extend(c.fetchall())
         return _group(rows)
 
-    def select_streams(self, after_case: str, max_id: int, limit: int) -> list[tuple[str, int, bytes]]:
-        """Events of the cases after `after_case`, case by case, up to notification `max_id`."""
+    def select_streams(self, after_case: str, upto_case: str | None, max_id: int,
+                       limit: int) -> list[tuple[str, int, bytes]]:
+        """Events of the cases after `after_case` (up to `upto_case`), case by case, up to
+        notification `max_id`."""
+        upper = "AND originator_id <= ? " if upto_case is not None else ""
+        args = (after_case, *([upto_case] if upto_case is not None else []), max_id, limit)
         with self.datastore.transaction(commit=False) as c:
             c.execute(f"SELECT originator_id, originator_version, state FROM {self.events_table_name} "
-                      "WHERE originator_id > ? AND rowid <= ? "
-                      "ORDER BY originator_id, originator_version LIMIT ?",
-                      (after_case, max_id, limit))
+                      f"WHERE originator_id > ? {upper}AND rowid <= ? "
+                      "ORDER BY originator_id, originator_version LIMIT ?", args)
             return [(row[0], row[1], row[2]) for row in c.fetchall()]
+
+    def select_stream_splits(self, max_id: int, parts: int) -> list[str]:
+        """Case ids that cut the events up to `max_id` into `parts` runs of about equal size."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT count(*) FROM {self.events_table_name} WHERE rowid <= ?", (max_id,))
+            total = c.fetchone()[0]
+            found = []
+            for n in range(1, parts):
+                c.execute(f"SELECT originator_id FROM {self.events_table_name} WHERE rowid <= ? "
+                          "ORDER BY originator_id, originator_version LIMIT 1 OFFSET ?",
+                          (max_id, total * n // parts))
+                row = c.fetchone()
+                if row is not None:
+                    found.append(row[0])
+            return sorted(set(found))
 
     def select_event_cases(self, event_ids: Sequence[str]) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -124,16 +142,38 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
                              "WHERE originator_id = ANY(%b)").format(table), (list(case_ids),))
             return _group(curs.fetchall())
 
-    def select_streams(self, after_case: str, max_id: int, limit: int) -> list[tuple[str, int, bytes]]:
-        """Events of the cases after `after_case`, case by case, up to notification `max_id`."""
+    def select_streams(self, after_case: str, upto_case: str | None, max_id: int,
+                       limit: int) -> list[tuple[str, int, bytes]]:
+        """Events of the cases after `after_case` (up to `upto_case`), case by case, up to
+        notification `max_id`."""
         table = Identifier(self.datastore.schema, self.events_table_name)
+        upper = SQL("AND originator_id <= %s ") if upto_case is not None else SQL("")
+        args = (after_case, *([upto_case] if upto_case is not None else []), max_id, limit)
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(SQL("SELECT originator_id, originator_version, state FROM {} "
-                             "WHERE originator_id > %s AND notification_id <= %s "
-                             "ORDER BY originator_id, originator_version LIMIT %s").format(table),
-                         (after_case, max_id, limit))
+                             "WHERE originator_id > %s {}AND notification_id <= %s "
+                             "ORDER BY originator_id, originator_version LIMIT %s").format(
+                table, upper), args)
             return [(r["originator_id"], r["originator_version"], bytes(r["state"]))
                     for r in curs.fetchall()]
+
+    def select_stream_splits(self, max_id: int, parts: int) -> list[str]:
+        """Case ids that cut the events up to `max_id` into `parts` runs of about equal size."""
+        table = Identifier(self.datastore.schema, self.events_table_name)
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT count(*) AS n FROM {} WHERE notification_id <= %s").format(
+                table), (max_id,))
+            counted = curs.fetchone()
+            total = counted["n"] if counted else 0
+            found = []
+            for n in range(1, parts):
+                curs.execute(SQL("SELECT originator_id FROM {} WHERE notification_id <= %s "
+                                 "ORDER BY originator_id, originator_version LIMIT 1 OFFSET %s")
+                             .format(table), (max_id, total * n // parts))
+                row = curs.fetchone()
+                if row is not None:
+                    found.append(row["originator_id"])
+            return sorted(set(found))
 
     def select_event_cases(self, event_ids: Sequence[str]) -> dict[str, str]:
         if not event_ids:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_KEY = base64.b64encode(b"sixhours-dev-mode-key-not-secret").decode()
@@ -37,6 +38,10 @@ class Settings(BaseSettings):
     api_signing_key_id: str | None = None
     api_max_body_bytes: int = 64 * 1024
     api_max_page_size: int = 500
+    # Processes that build a new read-model version side by side (default: one per core, at
+    # most 4); small stores are built in one process whatever this says.
+    build_workers: int = Field(default_factory=lambda: min(os.cpu_count() or 1, 4), ge=1)
+    build_parallel_from: int = 200_000  # events; below this a second process costs more than it saves
 
     @field_validator("timezone")
     @classmethod
