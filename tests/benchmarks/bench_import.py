@@ -33,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -198,6 +199,9 @@ class Measured:
     returncode: int
     stdout: str
     stderr: str
+    # The highest sum of the RSS of the command and every process under it, sampled every 20 ms
+    # (a rebuild forks build processes; GNU time's figure is the largest single process only).
+    peak_tree_rss_kib: int = 0
 
 
 def measure(cmd: list[str], env: dict[str, str]) -> Measured:
@@ -210,12 +214,57 @@ def measure(cmd: list[str], env: dict[str, str]) -> Measured:
         else:
             full = [sys.executable, "-c", RSS_WRAPPER, str(rss_file), *cmd]
         started = time.perf_counter()
-        proc = subprocess.run(full, env=env, cwd=REPO, capture_output=True, text=True)
+        proc = subprocess.Popen(full, env=env, cwd=REPO, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        sampler = TreeRss(proc.pid)
+        sampler.start()
+        stdout, stderr = proc.communicate()
         wall = time.perf_counter() - started
+        sampler.stop()
         text = rss_file.read_text().strip() if rss_file.exists() else ""
         # GNU time writes "Command exited with non-zero status N" before the figure
         rss = int(text.splitlines()[-1]) if text else 0
-    return Measured(wall, rss, proc.returncode, proc.stdout, proc.stderr)
+    return Measured(wall, rss, proc.returncode, stdout, stderr, sampler.peak_kib)
+
+
+class TreeRss(threading.Thread):
+    """Samples the summed RSS of a process and its descendants (Linux /proc)."""
+
+    def __init__(self, root: int) -> None:
+        super().__init__(daemon=True)
+        self.root, self.peak_kib, self._stop_flag = root, 0, threading.Event()
+
+    def stop(self) -> None:
+        self._stop_flag.set()
+        self.join()
+
+    def run(self) -> None:
+        while not self._stop_flag.wait(0.02):
+            self.peak_kib = max(self.peak_kib, _tree_rss_kib(self.root))
+
+
+def _tree_rss_kib(root: int) -> int:
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        parents[pid] = int(stat.rsplit(")", 1)[1].split()[1])
+        rss[pid] = next((int(line.split()[1]) for line in status.splitlines()
+                         if line.startswith("VmRSS:")), 0)
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent]
+        tree.update(children)
+        frontier.extend(children)
+    return sum(rss.get(pid, 0) for pid in tree)
 
 
 def child_env(url: str) -> dict[str, str]:
