@@ -168,7 +168,9 @@ def _in_processes(open_source: Callable[[], BuildSource], parts: list[Part], hea
                   batch: int, progress: Callable[[int, int], None] | None,
                   should_stop: Callable[[], bool]) -> None:
     """One process per part; this one watches, reports progress and passes on a stop."""
-    context = multiprocessing.get_context("fork")  # the children share the loaded code
+    # Fresh interpreters, not forks: this process may run other threads (`serve` builds in a
+    # thread beside the API), and a fork copies whatever locks they hold.
+    context = multiprocessing.get_context("spawn")
     stop = context.Event()
     counts = context.Array("q", len(parts))
     children = [context.Process(target=_child, name=f"sixhours-build-{p.number}",

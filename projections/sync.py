@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -24,7 +25,8 @@ class Streams:
     read: ReadStreams
     split: SplitStreams
     decode: Decode
-    # A fresh set of connections, code and projection for another build process (by prefix).
+    # A fresh set of connections and projection for another build process, by table prefix;
+    # picklable, since build processes are started fresh.
     open_elsewhere: Callable[[str], BuildSource]
     workers: int = 1
     parallel_from: int | None = None  # events: smaller builds run in this process
@@ -43,7 +45,7 @@ def sync_read_models(engine: Engine, source: NotificationSource, streams: Stream
         building = projection_for(state.building)
         here = BuildSource(engine, building, streams.read, streams.split, streams.decode)
         prefix = state.building.prefix
-        built = build_by_stream(lambda: streams.open_elsewhere(prefix), here,
+        built = build_by_stream(partial(streams.open_elsewhere, prefix), here,
                                 lambda: source.max_notification_id() or 0,
                                 workers=streams.workers, parallel_from=streams.parallel_from,
                                 progress=_stage(progress, "rebuild"),

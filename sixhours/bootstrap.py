@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 from urllib.parse import unquote, urlparse
 
@@ -149,7 +149,7 @@ class Container:
         return Streams(recorder.select_streams,  # type: ignore[attr-defined]
                        recorder.select_stream_splits,  # type: ignore[attr-defined]
                        self.service.mapper.transcoder.decode,
-                       lambda prefix: Container(self.settings).build_source(prefix),
+                       partial(open_build_source, self.settings),
                        self.settings.build_workers, self.settings.build_parallel_from)
 
     def build_source(self, prefix: str) -> BuildSource:
@@ -191,6 +191,11 @@ class Container:
             closer.dispose() if isinstance(closer, Engine) else closer.close()
         if "engine" in self.__dict__:
             self.engine.dispose()
+
+
+def open_build_source(settings: Settings, prefix: str) -> BuildSource:
+    """A build process's own container, building the version with this prefix."""
+    return Container(settings).build_source(prefix)
 
 
 def build(settings: Settings) -> Container:
