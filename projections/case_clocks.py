@@ -69,7 +69,7 @@ class RowTypes:
 
 # Bump when the projection's code changes what it writes: a new version is then built beside
 # the old one and reads switch to it once it has caught up.
-CODE_VERSION = 2
+CODE_VERSION = 3
 
 
 def fingerprint(policy: Policy, tz: tzinfo) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Table, and_, case, func, literal, or_, select
 from sqlalchemy.sql import ColumnElement, FromClause
 
 from projections.figures import Period, Tally
-from projections.rollups import NOW_DAY, day_number
+from projections.rollups import NOW_DAY, REPORTED, day_number
 from projections.tables import CaseTables, to_us
 
 Keyer = Callable[[Any], list[str] | None]
@@ -91,7 +91,7 @@ class Counter:
         first = day_number(period.start.date())
         last = day_number((period.end - timedelta(days=1)).date())
         query = select(dim, table.c.metric, table.c.label, func.sum(table.c.n)).where(
-            table.c.policy == self.policy,
+            table.c.policy == self.policy, table.c.metric.in_(REPORTED),
             or_(table.c.day.between(first, last), table.c.day == NOW_DAY),
         ).group_by(dim, table.c.metric, table.c.label)
         for value, metric, label, n in self.conn.execute(self.within_points(query, table)):

@@ -19,6 +19,10 @@ from sqlalchemy import Connection, Table
 from projections.tables import CaseTables
 
 NOW_DAY = 0  # the "day" of figures that are about the present state (open cases)
+# Metrics the report counts; the others are kept for the worker's gauges (SPEC §7): open clocks
+# by clock (now), and follow-up calls that did not reach the applicant (by day).
+REPORTED = ("clock", "case", "satisfaction", "volume")
+OPEN_CLOCK, CALLS = "open_clock", "calls"
 
 # (day, service point, channel, category, metric, label)
 PointKey = tuple[int, str | None, str | None, str | None, str, str]
@@ -48,11 +52,15 @@ class CaseRows:
         for row in self.clocks:
             if row.state in ("met", "breached"):
                 yield local_day(row.decision_us, tz), "clock", f"{row.clock}:{row.state}"
+            elif row.state == "open":
+                yield NOW_DAY, OPEN_CLOCK, row.clock
         if self.outcome is not None:
             yield local_day(self.outcome.finished_us, tz), "case", self.outcome.outcome
         for row in self.calls:
             if row.reached and row.satisfaction:
                 yield local_day(row.at_us, tz), "satisfaction", row.satisfaction
+            elif not row.reached:
+                yield local_day(row.at_us, tz), CALLS, "unreached"
         c = self.case
         for label, moment in (("received", c.received_us), ("withdrawn", c.withdrawn_us),
                               ("closed", c.closed_us)):
