@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from api import problems
 from api.context import ApiContext
 from api.middleware import AccessLog, BodyLimit
-from api.routes import admin, cases, clocks, figures, health, steps
+from api.routes import admin, alerts, cases, clocks, figures, health, steps
 from api.writer import GroupCommitWriter
 from projections.personal_data_reads import create_table
 
@@ -46,8 +46,9 @@ def create_app(context: ApiContext) -> FastAPI:
     app.state.context = context
     app.state.writer = writer
     problems.install(app)
-    for module in (steps, cases, figures, clocks, admin, health):
+    for module in (steps, cases, figures, clocks, admin, health, alerts):
         app.include_router(module.router)
+    app.add_middleware(steps.RecordStepFastPath)  # innermost: see api/routes/steps.py
     app.add_middleware(BodyLimit, max_bytes=context.limits.max_body_bytes)
     app.add_middleware(AccessLog)
     return app

@@ -4,6 +4,10 @@ A token names its subject (a staff id), its role, and for `clerk` and `superviso
 point: the role acts on that point's subtree of the network. Keys have ids (`kid` in the token
 header), so a new key can sign new tokens while tokens of the previous key still verify until
 that key is removed. Expired, forged and unknown-key tokens are all refused with 401.
+
+A clerk sends the same token with every step, and checking its signature and claims costs more
+than the rest of the request's own work, so a verified token is remembered until its `exp`
+(refusals are not remembered: a bad token is checked again each time).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from types import MappingProxyType
 
 import jwt
 
@@ -22,6 +27,7 @@ ISSUER = "sixhours"
 AUDIENCE = "sixhours-api"
 ALGORITHM = "HS256"
 MIN_KEY_BYTES = 32
+VERIFIED_TOKENS_KEPT = 4096  # about 1.5 MB of tokens; past it the memory starts afresh
 
 
 class Role(StrEnum):
@@ -96,7 +102,8 @@ class KeyRing:
         for kid, key in keys.items():
             if len(key) < MIN_KEY_BYTES:
                 raise ValueError(f"token key {kid!r} is shorter than {MIN_KEY_BYTES} bytes")
-        self.keys = dict(keys)
+        self.keys: Mapping[str, bytes] = MappingProxyType(dict(keys))  # fixed: verified stay so
+        self._verified: dict[str, tuple[Principal, float]] = {}  # token -> (principal, exp)
         self.signing_key_id = signing_key_id or list(self.keys)[-1]
         if self.signing_key_id not in self.keys:
             raise ValueError(f"signing key id {self.signing_key_id!r} is not among the keys")
@@ -115,6 +122,19 @@ class KeyRing:
                           headers={"kid": self.signing_key_id})
 
     def verify(self, token: str) -> Principal:
+        """The token's principal, or 401: expired, forged, unknown key, or invalid claims."""
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            if time.time() < remembered[1]:  # PyJWT's own rule: expired once exp <= now
+                return remembered[0]
+            self._verified.pop(token, None)  # expired: the full check answers token_expired
+        principal, expires = self._check(token)
+        if len(self._verified) >= VERIFIED_TOKENS_KEPT:
+            self._verified.clear()
+        self._verified[token] = (principal, expires)
+        return principal
+
+    def _check(self, token: str) -> tuple[Principal, float]:
         try:
             kid = jwt.get_unverified_header(token).get("kid")
         except jwt.PyJWTError:
@@ -136,7 +156,7 @@ class KeyRing:
             check_claims(principal)
         except ValueError as error:
             raise _unauthorized("token_invalid", f"the token's claims are not valid: {error}") from None
-        return principal
+        return principal, int(claims["exp"])  # as PyJWT read it
 
 
 def check_claims(principal: Principal) -> None:

@@ -297,7 +297,10 @@ def worker(lang: Lang = None) -> None:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
         err.print("worker: running (SIGTERM to stop)")
-        c.run_worker(stop)
+        # issue 5: alerts and /metrics beside the projections, as settings ask for them
+        from sixhours.monitoring import monitors_running
+        with monitors_running(c):
+            c.run_worker(stop)
         err.print("worker: stopped")
 
 
@@ -309,12 +312,14 @@ def keys_generate() -> None:
 
 
 # The HTTP API (issue 4): `serve`, and `tokens issue` for its bearer tokens.
+from sixhours import monitoring as _monitoring  # noqa: E402 - registered after the commands above
 from sixhours import serve as _serve  # noqa: E402 - registered after the commands above
 
 tokens_app = typer.Typer(help="API 令牌 / bearer tokens for the HTTP API", no_args_is_help=True)
 app.add_typer(tokens_app, name="tokens")
 app.command("serve")(_serve.serve)
 tokens_app.command("issue")(_serve.tokens_issue)
+app.add_typer(_monitoring.alerts_app, name="alerts")  # issue 5: generated rules and configs
 
 
 def main() -> None:  # pragma: no cover - console entry point

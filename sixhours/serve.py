@@ -8,12 +8,14 @@ one command serves everything. On PostgreSQL `sixhours worker` runs as a process
 from __future__ import annotations
 
 import base64
+import gc
 import json
 import logging
 import os
 import sys
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -26,6 +28,7 @@ from api.context import ApiContext, Limits
 from api.network_cache import NetworkCache
 from projections.live import run_worker
 from sixhours.bootstrap import Container, build, utc_now
+from sixhours.monitoring import attach_alerting, monitors_running
 from sixhours.settings import Settings
 
 log = logging.getLogger("sixhours.serve")
@@ -104,7 +107,9 @@ def api_context(container: Container, loop: ProjectionLoop | None = None) -> Api
 
 def build_app(container: Container, loop: ProjectionLoop | None = None) -> FastAPI:
     container.settings.master_key()  # refuse to start without the key that seals personal data
-    return create_app(api_context(container, loop))
+    app = create_app(api_context(container, loop))
+    attach_alerting(app, container.settings)  # issue 5: acknowledgements as silences
+    return app
 
 
 def _store_defaults() -> None:
@@ -112,6 +117,14 @@ def _store_defaults() -> None:
     # connection after 2 s, so that a database outage answers 503 quickly and heals by itself.
     os.environ.setdefault("POSTGRES_PRE_PING", "y")
     os.environ.setdefault("POSTGRES_CONNECT_TIMEOUT", "2")
+
+
+def _freeze_startup_heap() -> None:
+    # What start-up built (modules, the app, the network) lives as long as the process. Frozen,
+    # it is no longer walked by every full garbage collection: 60-80 ms a pass here, a pause
+    # that every request in flight waits out (the p99 of the HTTP benchmark).
+    gc.collect()
+    gc.freeze()
 
 
 def _log_json_lines() -> None:
@@ -152,9 +165,14 @@ def serve(
     loop = start_projection_loop(container, stop) if run_loop else None
     if access_log:
         _log_json_lines()
+    # issue 5: where this process is the worker, it also runs the alert pass and /metrics
+    monitoring: AbstractContextManager[object] = (
+        monitors_running(container) if run_loop else nullcontext())
     try:
-        app = build_app(container, loop)
-        uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")
+        with monitoring:
+            app = build_app(container, loop)
+            _freeze_startup_heap()
+            uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")
     finally:
         stop.set()
         if loop is not None:

@@ -42,6 +42,24 @@ class Settings(BaseSettings):
     # most 4); small stores are built in one process whatever this says.
     build_workers: int = Field(default_factory=lambda: min(os.cpu_count() or 1, 4), ge=1)
     build_parallel_from: int = 200_000  # events; below this a second process costs more than it saves
+    # Monitors and metrics (issue 5), run by the worker (and by `serve`'s in-process worker).
+    # Alerts go to Alertmanager's v2 API and/or a generic webhook; with neither, no alert pass runs.
+    alertmanager_url: str | None = None  # e.g. http://127.0.0.1:9093
+    alert_webhook_url: str | None = None  # receives Alertmanager-webhook-shaped JSON on changes
+    monitor_interval_seconds: float = 5.0  # a deadline reaches Alertmanager within about this
+    alert_repost_seconds: float = 60.0  # well within Alertmanager's resolve_timeout (5 min)
+    # The worker's Prometheus endpoint (/metrics); unset: no metrics endpoint.
+    metrics_port: int | None = None
+    metrics_address: str = "127.0.0.1"
+
+    @field_validator("alertmanager_url", "alert_webhook_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None  # an empty variable means "not configured"
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("alert URLs must start with http:// or https://")
+        return value.rstrip("/")
 
     @field_validator("timezone")
     @classmethod

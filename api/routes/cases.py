@@ -9,11 +9,11 @@ from fastapi import APIRouter, Path, Query
 
 from api import problems
 from api.auth import Action, Principal
+from api.case_points import current_service_point
 from api.context import ApiContext
 from api.deps import ContextDep, CurrentUser, PageDep
 from api.problems import Problem
 from api.schemas import CaseViewOut, HistoryOut, ReplayOut, iso
-from api.writer import current_service_point
 from domain.events import OrderedHistory, Step
 from projections.case_view import case_view
 from projections.personal_data_reads import PersonalDataRead, log_read

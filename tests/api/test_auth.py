@@ -34,6 +34,30 @@ def test_an_expired_token_is_refused(api: Api) -> None:
              "token_expired")
 
 
+def test_a_remembered_token_is_still_refused_once_it_expires() -> None:
+    """Verified tokens are remembered until their exp, and not a moment longer."""
+    ring = KeyRing({"k": b"k" * 32})
+    issued = int(time.time())
+    token = ring.issue(Principal("s", Role.leadership), 2, now=issued)  # exp = issued + 2
+    assert ring.verify(token).subject == "s"
+    assert ring.verify(token).subject == "s"  # remembered
+    time.sleep(max(0.0, issued + 2 - time.time()) + 0.05)  # past exp (no timing is asserted)
+    with pytest.raises(Problem) as refused:
+        ring.verify(token)
+    assert refused.value.code == "token_expired"
+
+
+def test_a_token_refused_once_is_refused_again() -> None:
+    ring = KeyRing({"k": b"k" * 32})
+    token = ring.issue(Principal("s", Role.leadership), 600)
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    for _ in range(2):
+        with pytest.raises(Problem) as refused:
+            ring.verify(forged)
+        assert refused.value.code == "token_invalid"
+    assert ring.verify(token).subject == "s"
+
+
 def test_a_forged_token_is_refused(api: Api) -> None:
     """Signed with another key under the right key id."""
     claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "s", "role": "admin",

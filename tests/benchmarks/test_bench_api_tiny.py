@@ -36,6 +36,13 @@ def test_a_tiny_api_benchmark_measures_everything(tmp_path: Path,
     assert api["acknowledged"] <= api["stored"] <= api["acknowledged"] + api["connections"]
     assert 0 < api["p50_ms"] <= api["p90_ms"] <= api["p99_ms"] <= api["max_ms"]
     assert api["steps_per_s"] > 0
-    assert results["baseline"]["events"] == results["baseline"]["stored"] == 100
+    for run_of_baseline in ("baseline_before", "baseline_after"):
+        assert results[run_of_baseline]["events"] == results[run_of_baseline]["stored"] == 100
+    assert results["baseline"]["events_per_s"] == max(
+        results["baseline_before"]["events_per_s"], results["baseline_after"]["events_per_s"])
+    assert len(results["load_average_before"]) == len(results["load_average_after"]) == 3
+    cores = api["cores_busy"]
+    assert cores is not None and cores["server"] > 0
+    assert set(cores) == {"machine", "server", "postgres", "wrk", "others"}
     assert results["ratio_api_to_baseline"] > 0
     assert set(results["targets"]) == {"steps_per_s_vs_baseline", "p99_ms"}
