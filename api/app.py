@@ -11,6 +11,7 @@ from api import problems
 from api.context import ApiContext
 from api.middleware import AccessLog, BodyLimit
 from api.routes import admin, alerts, cases, clocks, figures, health, steps
+from api.routes import audit as audit_routes
 from api.writer import GroupCommitWriter
 from projections.personal_data_reads import create_table
 
@@ -48,6 +49,7 @@ def create_app(context: ApiContext) -> FastAPI:
     problems.install(app)
     for module in (steps, cases, figures, clocks, admin, health, alerts):
         app.include_router(module.router)
+    app.include_router(audit_routes.router)  # issue 6
     app.add_middleware(steps.RecordStepFastPath)  # innermost: see api/routes/steps.py
     app.add_middleware(BodyLimit, max_bytes=context.limits.max_body_bytes)
     app.add_middleware(AccessLog)

@@ -19,9 +19,11 @@ from sqlalchemy import Engine, func, select
 from domain.clocks import evaluate
 from domain.network import LEVELS, Network
 from domain.policy import Policy
+from domain.replay import known_by
 from projections.case_clocks import history_from_json
 from projections.counting import Counter, Keyer
 from projections.figures import Period, Tally, tally_case
+from projections.provenance import report_provenance
 from projections.tables import CaseTables, from_us, to_us
 
 GROUPINGS = (*LEVELS, "group", "channel", "category")
@@ -35,6 +37,7 @@ class ReportRequest:
     date_to: date | None = None
     by: str | None = None
     points: frozenset[str] | None = None  # only cases whose service point at as_of is one of these
+    known_at: datetime | None = None  # only the events stored by then (issue 6: "as known at")
 
 
 class ReportQueries:
@@ -58,13 +61,15 @@ class ReportQueries:
         network = self.network()
         keyer = _keyer(request.by, network)
         tables = self.tables()
-        projected = request.policy == self.projected
+        # As known at a time, every case is evaluated from the events stored by then.
+        projected = request.policy == self.projected and request.known_at is None
         source = "evaluated"
         if projected:
             source = self._count_projected(tally, tables, request.by, keyer, policy.name,
                                            as_of, period, request.points)
         for keys, evaluation in self._evaluated(tables, policy, as_of, request.by, keyer,
-                                                network, only_stale=projected):
+                                                network, only_stale=projected,
+                                                known_at=request.known_at):
             if request.points is None or evaluation.facts.service_point in request.points:
                 tally_case(tally, keys, evaluation, period, as_of)
         body: dict[str, Any] = {
@@ -77,7 +82,10 @@ class ReportQueries:
         if request.by is not None:
             body["rows"] = [{"key": key, **fig.as_json(list(policy.clocks))}
                             for key, fig in sorted(tally.rows.items())]
-        body["provenance"] = {"policy_version": policy.version, "figures_from": source}
+        with self.engine.connect() as conn:
+            body["provenance"] = report_provenance(conn, f"cases/{tables.prefix}", policy, source)
+        if request.known_at is not None:
+            body["known_at"] = request.known_at.astimezone(self.tz).isoformat()
         return body
 
     # --- period ------------------------------------------------------------------------------
@@ -132,7 +140,8 @@ class ReportQueries:
 
     def _evaluated(self, tables: CaseTables, policy: Policy, as_of: datetime, by: str | None,
                    keyer: Callable[[Any], list[str] | None], network: Network, *,
-                   only_stale: bool) -> Iterator[tuple[list[str] | None, Any]]:
+                   only_stale: bool, known_at: datetime | None = None,
+                   ) -> Iterator[tuple[list[str] | None, Any]]:
         a = to_us(as_of)
         histories = tables.case_histories
         query = select(histories.c.case_id, histories.c.history)
@@ -141,6 +150,10 @@ class ReportQueries:
         with self.engine.connect() as conn:
             for case_id, text in conn.execute(query.execution_options(yield_per=2000)):
                 history = history_from_json(case_id, text)
+                if known_at is not None:
+                    history = known_by(history, known_at)
+                    if not history:
+                        continue
                 first = min(history, key=lambda s: s.sort_key())
                 evaluation = evaluate(case_id, history, policy, as_of, self.tz,
                                       network.area_of(first.data.get("service_point")))

@@ -17,6 +17,8 @@ from domain.network import Network
 from domain.policy import Policy, builtin_policies, policy_from_mapping
 from domain.service import CaseService
 from projections.case_clocks import CaseProjection, fingerprint
+from projections.hash_chain import create_tables as create_chain_tables
+from projections.hash_chain import extend_chain
 from projections.live import ListenWakeup, PollingWakeup, Wakeup, run_worker
 from projections.network_store import load_network
 from projections.queries import ReportQueries
@@ -35,9 +37,9 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def event_store_env(url: str) -> dict[str, str]:
+def event_store_env(url: str, *, create_tables: bool = True) -> dict[str, str]:
     """eventsourcing's environment for SIXHOURS_DATABASE_URL."""
-    env = {"ORIGINATOR_ID_TYPE": "text", "CREATE_TABLE": "y"}
+    env = {"ORIGINATOR_ID_TYPE": "text", "CREATE_TABLE": "y" if create_tables else "n"}
     if url.startswith("sqlite:///"):
         return {**env, "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": url.removeprefix("sqlite:///"),
@@ -84,12 +86,17 @@ def read_model_engine(url: str, *, durable: bool = False) -> Engine:
 @dataclass
 class Container:
     settings: Settings
+    # False in a build process: its parent made every table, and two processes creating them at
+    # once clash on PostgreSQL ("tuple concurrently updated").
+    create_tables: bool = True
     _closers: list[Any] = field(default_factory=list)
 
     @cached_property
     def engine(self) -> Engine:
         engine = read_model_engine(self.settings.database_url)
-        metadata.create_all(engine)
+        if self.create_tables:
+            metadata.create_all(engine)
+            create_chain_tables(engine)
         return engine
 
     @cached_property
@@ -98,7 +105,8 @@ class Container:
         keys_engine = read_model_engine(self.settings.database_url, durable=True)
         self._closers.append(keys_engine)
         vault = Vault(keys_engine, self.settings.master_key)
-        service = CaseService(event_store_env(self.settings.database_url), vault, utc_now,
+        service = CaseService(event_store_env(self.settings.database_url,
+                                              create_tables=self.create_tables), vault, utc_now,
                               OrjsonTranscoder())
         self._closers.append(service)
         return service
@@ -139,9 +147,12 @@ class Container:
 
         A version being built (after a code or policy change, or on request) is caught up
         first and then made the active one; the active one is then caught up."""
-        return sync_read_models(self.engine, self.notifications, self.streams(), self.fingerprint,
+        done = sync_read_models(self.engine, self.notifications, self.streams(), self.fingerprint,
                                 self.case_projection, progress=progress, rebuild=rebuild,
                                 batch=batch, should_stop=should_stop)
+        # The store's hash chain follows the same notifications (issue 6: tamper evidence).
+        extend_chain(self.engine, self.service.recorder, should_stop=should_stop)
+        return done
 
     def streams(self) -> Streams:
         """The event store read case by case, for builds of a new read-model version."""
@@ -195,7 +206,7 @@ class Container:
 
 def open_build_source(settings: Settings, prefix: str) -> BuildSource:
     """A build process's own container, building the version with this prefix."""
-    return Container(settings).build_source(prefix)
+    return Container(settings, create_tables=False).build_source(prefix)
 
 
 def build(settings: Settings) -> Container:

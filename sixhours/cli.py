@@ -24,6 +24,7 @@ from projections.case_view import case_view
 from projections.network_store import points_used_by_events, save_network
 from projections.queries import GROUPINGS, ReportRequest
 from projections.read_models import status as read_model_status
+from sixhours.audit_common import log_personal_data_read
 from sixhours.bootstrap import Container, build, utc_now
 from sixhours.files import read_network
 from sixhours.importer import import_files
@@ -212,6 +213,8 @@ def case_show(case_id: str, policy: PolicyOpt = None, as_of: AsOf = None, fmt: F
         name = policy or c.settings.default_policy
         if name not in c.policies:
             raise UserError(f"unknown policy {name}; known: {', '.join(c.policies)}")
+        if personal_data:
+            log_personal_data_read(c, case_id, "case")  # before it is shown, like the API
         steps = c.service.history(case_id, unseal=personal_data)
         if not steps:
             raise UserError(f"case {case_id} has no recorded events")
@@ -320,6 +323,10 @@ app.add_typer(tokens_app, name="tokens")
 app.command("serve")(_serve.serve)
 tokens_app.command("issue")(_serve.tokens_issue)
 app.add_typer(_monitoring.alerts_app, name="alerts")  # issue 5: generated rules and configs
+
+from sixhours.audit import audit_app  # noqa: E402 - issue 6, registered after the commands above
+
+app.add_typer(audit_app, name="audit")
 
 
 def main() -> None:  # pragma: no cover - console entry point

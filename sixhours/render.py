@@ -42,6 +42,21 @@ def report_tables(body: dict[str, Any], lang: str, console: Console) -> None:
                          _pct(row["cases"]["rate"]), _pct(row["satisfaction"]["rate"]),
                          str(row["volume"]["received"]))
         console.print(rows)
+    if "provenance" in body:
+        console.print(provenance_line(body["provenance"], lang), style="dim")
+
+
+def provenance_line(p: dict[str, Any], lang: str) -> str:
+    """Where the figures came from, so that an auditor can re-derive them (issue 6)."""
+    events, code = p.get("events", {}), p.get("code", {})
+    head = (events.get("chain_head") or "—")[:16]
+    zh = lang.startswith("zh")
+    return (f"{'来源' if zh else 'provenance'}: "
+            f"{'事件至' if zh else 'events through'} #{events.get('through_notification', '—')} "
+            f"{'链头' if zh else 'chain head'} {head}  "
+            f"{'标准' if zh else 'policy'} {p.get('policy', p.get('policy_version'))}  "
+            f"{'代码' if zh else 'code'} {code.get('version', '—')}/"
+            f"{str(code.get('source_sha256', ''))[:12]}")
 
 
 def case_tables(view: dict[str, Any], lang: str, console: Console) -> None:

@@ -9,17 +9,30 @@ from __future__ import annotations
 import base64
 import json
 import os
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from projections.admin_log import AdminAction, log_action, log_action_in
+from projections.admin_log import create_table as create_admin_log
+from projections.erasures import create_table as create_erasures
+from projections.erasures import erased_at, record_erasure
 from projections.tables import case_keys
 
 PREFIX = "v1:"
 CACHE_SIZE = 20_000
+SCRUB_WAITS = 100  # tenths of a second
+# Any database's: a transaction open elsewhere on the server also holds the horizon back.
+_OLDER_SNAPSHOTS = text(
+    "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+    "AND (backend_xmin IS NOT NULL OR backend_xid IS NOT NULL) AND xact_start <= :since")
 
 
 class PersonalDataUnavailable(LookupError):
@@ -61,9 +74,93 @@ class Vault:
         return PREFIX + base64.b64encode(nonce + sealed).decode()
 
     def unseal(self, case_id: str, sealed: str) -> dict[str, str]:
+        """The applicant's data, or where it was erased only when (its key is gone for good)."""
         raw = base64.b64decode(sealed.removeprefix(PREFIX))
-        plain = self._key(case_id).decrypt(raw[:12], raw[12:], case_id.encode())
+        try:
+            key = self._key(case_id)
+        except PersonalDataUnavailable:
+            create_erasures(self.engine)
+            with self.engine.connect() as conn:
+                erased = erased_at(conn, case_id)
+            if erased is None:
+                raise
+            return {"erased_at": erased.isoformat()}
+        plain = key.decrypt(raw[:12], raw[12:], case_id.encode())
         return dict(json.loads(plain))
+
+    # --- the personal-data lifecycle (issue 6) ------------------------------------------------
+
+    def erase(self, case_id: str, at: datetime, request: str, actor: str) -> dict[str, Any]:
+        """Destroy the case's data key (crypto-shredding), register the erasure and log the
+        admin action in the same transaction, then scrub the freed bytes from the files."""
+        create_erasures(self.engine)
+        create_admin_log(self.engine)
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("PRAGMA secure_delete = ON")  # freed cells are zeroed
+            destroyed = conn.execute(delete(case_keys).where(case_keys.c.case_id == case_id)
+                                     ).rowcount
+            record_erasure(conn, case_id, at, request)
+            log_action_in(conn, AdminAction(at, actor, "personal_data.erase", case_id,
+                                            {"request": request, "key_destroyed": bool(destroyed)}))
+        self._keys.pop(case_id, None)
+        return {"case_id": case_id, "key_destroyed": bool(destroyed), "scrubbed": self.scrub()}
+
+    def scrub(self) -> bool:
+        """Push deleted keys out of the database files: on SQLite the write-ahead log is
+        checkpointed and truncated; on PostgreSQL the keys table is rewritten (VACUUM FULL).
+        False when a reader held a snapshot from before the erasure: run it again later."""
+        if self.engine.dialect.name == "sqlite":
+            raw = self.engine.raw_connection()  # outside any transaction, which would block it
+            try:
+                busy = raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            finally:
+                raw.close()
+            return busy is None or busy[0] == 0
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            # VACUUM FULL copies a deleted row that an older transaction on the server (of any
+            # database, measured here) may still see: wait a little for those, else say so.
+            now = conn.exec_driver_sql("SELECT clock_timestamp()").scalar()
+            clear = False
+            for _ in range(SCRUB_WAITS):
+                if not conn.execute(_OLDER_SNAPSHOTS, {"since": now}).scalar():
+                    clear = True
+                    break
+                time.sleep(0.1)
+            conn.exec_driver_sql(f"VACUUM FULL {case_keys.name}")
+        return clear
+
+    def rotate_master(self, old: bytes, new: bytes, actor: str, at: datetime,
+                      batch: int = 5000) -> dict[str, int]:
+        """Re-wrap every case key under a new master key. Resumable: a key that the new master
+        already opens is left as it is, so a run stopped half-way is finished by running it
+        again. Events are not touched: the data keys themselves stay."""
+        olds, news = AESGCM(old), AESGCM(new)
+        done = {"rewrapped": 0, "already": 0}
+        after = ""
+        while True:
+            with self.engine.begin() as conn:
+                rows = conn.execute(select(case_keys).where(case_keys.c.case_id > after)
+                                    .order_by(case_keys.c.case_id).limit(batch)).all()
+                for case_id, wrapped in rows:
+                    aad = b"case-key:" + case_id.encode()
+                    wrapped = bytes(wrapped)
+                    try:
+                        news.decrypt(wrapped[:12], wrapped[12:], aad)
+                        done["already"] += 1
+                        continue
+                    except InvalidTag:
+                        key = olds.decrypt(wrapped[:12], wrapped[12:], aad)
+                    nonce = os.urandom(12)
+                    conn.execute(update(case_keys).where(case_keys.c.case_id == case_id)
+                                 .values(wrapped_key=nonce + news.encrypt(nonce, key, aad)))
+                    done["rewrapped"] += 1
+            if not rows:
+                break
+            after = rows[-1][0]
+        self._master, self._keys = AESGCM(new), OrderedDict()
+        log_action(self.engine, AdminAction(at, actor, "keys.rotate_master", None, done))
+        return done
 
     def _key(self, case_id: str) -> AESGCM:
         if case_id not in self._keys:

@@ -15,6 +15,7 @@ from api.deps import ContextDep, CurrentUser, PageDep
 from api.problems import Problem
 from api.schemas import CaseViewOut, HistoryOut, ReplayOut, iso
 from domain.events import OrderedHistory, Step
+from domain.policy import Policy
 from projections.case_view import case_view
 from projections.personal_data_reads import PersonalDataRead, log_read
 
@@ -49,28 +50,33 @@ def load_case(context: ApiContext, principal: Principal, case_id: str, action: A
     return context.service.history(case_id, unseal=True)
 
 
-def _aware(moment: datetime | None, name: str) -> None:
+def require_aware(moment: datetime | None, name: str) -> None:
     if moment is not None and moment.utcoffset() is None:
         raise Problem(422, "naive_time", f"{name} needs a UTC offset, e.g. +08:00", parameter=name)
 
 
-def _view(context: ApiContext, case_id: str, steps: list[Step], policy: str | None,
-          as_of: datetime, personal_data: bool) -> dict[str, Any]:
+def policy_and_area(context: ApiContext, steps: list[Step],
+                    policy: str | None) -> tuple[Policy, str | None]:
+    """The policy asked for (or the default), and the case's area from its first service point."""
     name = policy or context.default_policy
     if name not in context.policies:
         raise Problem(422, "unknown_policy",
                       f"unknown policy {name}; known: {', '.join(context.policies)}")
     first = min(steps, key=lambda s: s.sort_key())
-    area = context.network.get().area_of(first.data.get("service_point"))
-    return case_view(case_id, steps, context.policies[name], as_of, context.tz, area,
-                     personal_data=personal_data)
+    return context.policies[name], context.network.get().area_of(first.data.get("service_point"))
+
+
+def _view(context: ApiContext, case_id: str, steps: list[Step], policy: str | None,
+          as_of: datetime, personal_data: bool) -> dict[str, Any]:
+    chosen, area = policy_and_area(context, steps, policy)
+    return case_view(case_id, steps, chosen, as_of, context.tz, area, personal_data=personal_data)
 
 
 @router.get("/{case_id}", response_model=CaseViewOut, responses=READ_ERRORS)
 def read_case(case_id: CaseId, context: ContextDep, principal: CurrentUser, as_of: AsOf = None,
               policy: PolicyName = None, personal_data: PersonalData = False) -> dict[str, Any]:
     """The case's clock states and outcome at `as_of` (SPEC §6 `case show`)."""
-    _aware(as_of, "as_of")
+    require_aware(as_of, "as_of")
     steps = load_case(context, principal, case_id, Action.read_case, personal_data, "case")
     return _view(context, case_id, steps, policy, as_of or context.clock(), personal_data)
 
@@ -106,8 +112,8 @@ def replay_case(case_id: CaseId, context: ContextDep, principal: CurrentUser,
                 personal_data: PersonalData = False) -> dict[str, Any]:
     """The case as the system knew it at `known_at` (by ingestion time), evaluated at `as_of`
     (default: `known_at`)."""
-    _aware(known_at, "known_at")
-    _aware(as_of, "as_of")
+    require_aware(known_at, "known_at")
+    require_aware(as_of, "as_of")
     steps = load_case(context, principal, case_id, Action.replay, personal_data, "replay")
     known = [s for s in steps if s.ingested_at is not None and s.ingested_at <= known_at]
     if not known:
