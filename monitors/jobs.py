@@ -32,6 +32,7 @@ from monitors.metrics import (
     serve_metrics,
 )
 from monitors.passes import AlertMonitor
+from monitors.quality import QualityGauges
 from projections.queries import ReportQueries
 from projections.tables import CaseTables
 
@@ -57,6 +58,7 @@ class MonitorParts:
     full_every_seconds: float = 900.0  # a full reconciliation heals whatever a steady pass missed
     metrics_address: str = "127.0.0.1"
     metrics_port: int | None = None
+    quality_every_seconds: float = 900.0  # the data-quality gauges read every recent history
 
 
 class MonitorJobs:
@@ -86,6 +88,11 @@ class MonitorJobs:
             durations = StepDurations(self.registry, p.reader, p.tables, p.policy, p.clock)
             self.scheduler.add_job(_logged(durations.observe_new, "step durations"), "interval",
                                    id="step-durations", seconds=STEP_DURATIONS_EVERY_SECONDS,
+                                   next_run_time=soon)
+            quality = QualityGauges(p.reader, p.tables, p.network, p.policy, p.tz, p.clock)
+            self.registry.register(quality)
+            self.scheduler.add_job(_logged(quality.refresh, "data quality"), "interval",
+                                   id="data-quality", seconds=p.quality_every_seconds,
                                    next_run_time=soon)
             # Sampled between scrapes too, so a backlog's age is seen from when it began.
             self.scheduler.add_job(_logged(tracker.sample, "projection lag"), "interval",

@@ -74,7 +74,7 @@ def monitor_parts(c: Container, reader: Engine) -> MonitorParts:
         head=c.service.recorder.max_notification_id,
         changed_cases=changed_cases(c.service.recorder), clock=utc_now, sinks=sinks(s),
         interval_seconds=s.monitor_interval_seconds, metrics_address=s.metrics_address,
-        metrics_port=s.metrics_port)
+        metrics_port=s.metrics_port, quality_every_seconds=s.quality_every_seconds)
 
 
 @contextmanager

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     # The worker's Prometheus endpoint (/metrics); unset: no metrics endpoint.
     metrics_port: int | None = None
     metrics_address: str = "127.0.0.1"
+    # How often the worker re-reads the last 30 days' histories for the data-quality gauges.
+    quality_every_seconds: float = Field(default=900.0, gt=0)
 
     @field_validator("alertmanager_url", "alert_webhook_url")
     @classmethod
