@@ -13,22 +13,12 @@ from rich.console import Console
 from projections.chain_verify import verify_chain
 from projections.hash_chain import anchors, create_tables, extend_chain, head_at
 from projections.tables import to_us
-from sixhours.audit_common import (
-    AuditError,
-    Format,
-    Lang,
-    Policy,
-    audit_app,
-    audit_container,
-    check_format,
-    echo_json,
-    engine_url,
-    event_log,
-    log_personal_data_read,
-    parse_moment,
-    record_admin,
-)
+from sixhours.audit_common import audit_app, engine_url, event_log, log_personal_data_read, record_admin
 from sixhours.bootstrap import Container, utc_now
+from sixhours.cli_common import Format, Lang, check_format, echo_json, parse_moment
+from sixhours.cli_common import PolicyOpt as Policy
+from sixhours.cli_common import UserError as AuditError
+from sixhours.cli_common import container as audit_container
 
 __all__ = ["audit_app", "event_log"]
 

@@ -3,50 +3,16 @@ and small helpers. The commands live in `audit.py`, `audit_scoring.py` and `audi
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 import typer
-from rich.console import Console
 
-from domain.calendar import CalendarYearUnknown
-from domain.policy import PolicyError
 from projections.admin_log import AdminAction, log_action
 from projections.chain_verify import EventLog
-from sixhours.bootstrap import Container, build, utc_now
-from sixhours.settings import MissingSecretKey, Settings
+from sixhours.bootstrap import Container, utc_now
 
 audit_app = typer.Typer(help="审计 / audit: tamper evidence, replay, what-if, data quality, "
                              "personal data", no_args_is_help=True)
-err = Console(stderr=True)
-
-Lang = Annotated[str | None, typer.Option("--lang", help="zh (默认) or en; or SIXHOURS_LANG.")]
-Format = Annotated[str, typer.Option("--format", help="table（表格，默认）or json.")]
-
-
-class AuditError(Exception):
-    """Bad input on the command line: shown as one line, exit code 2."""
-
-
-@contextmanager
-def audit_container(lang: str | None) -> Iterator[tuple[Container, str]]:
-    try:
-        settings = Settings()
-    except ValueError as error:
-        err.print(f"[red]settings: {error}[/]")
-        raise typer.Exit(2) from None
-    c = build(settings)
-    try:
-        yield c, lang or settings.lang
-    except (AuditError, PolicyError, MissingSecretKey, CalendarYearUnknown, ValueError) as error:
-        err.print(f"[red]{error}[/]")
-        raise typer.Exit(2) from None
-    finally:
-        c.close()
-
 
 def event_log(c: Container) -> EventLog:
     recorder: Any = c.service.recorder
@@ -57,27 +23,6 @@ def event_log(c: Container) -> EventLog:
 def engine_url(c: Container) -> str:
     """The read models' database as SQLAlchemy names it, for child processes."""
     return c.engine.url.render_as_string(hide_password=False)
-
-
-def parse_moment(text: str | None, flag: str) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise AuditError(f"{flag} {text!r} is not an ISO 8601 time") from None
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise AuditError(f"{flag} {text!r} needs a UTC offset, e.g. +08:00")
-    return moment
-
-
-def check_format(fmt: str) -> None:
-    if fmt not in ("table", "json"):
-        raise AuditError(f"--format must be table or json, not {fmt!r}")
-
-
-def echo_json(body: Any) -> None:
-    typer.echo(json.dumps(body, ensure_ascii=False, indent=1))
 
 
 def record_admin(c: Container, action: str, target: str | None = None,
@@ -93,10 +38,6 @@ def operator() -> str:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):  # no user name in a bare container
         return "cli:unknown"
-
-
-Policy = Annotated[str | None, typer.Option(
-    "--policy", help="six-hours (default) or statutory, or a policy from SIXHOURS_POLICY_FILES.")]
 
 
 def log_personal_data_read(c: Container, case_id: str, what: str) -> None:

@@ -6,15 +6,11 @@ from typing import Annotated, Any
 
 import typer
 
-from sixhours.audit_common import (
-    AuditError,
-    Lang,
-    audit_app,
-    audit_container,
-    echo_json,
-    operator,
-)
+from sixhours.audit_common import audit_app, operator
 from sixhours.bootstrap import Container, utc_now
+from sixhours.cli_common import Lang, echo_json
+from sixhours.cli_common import UserError as AuditError
+from sixhours.cli_common import container as audit_container
 
 # --- personal data lifecycle (PIPL) ----------------------------------------------------------
 

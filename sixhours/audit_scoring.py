@@ -9,19 +9,11 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from sixhours.audit_common import (
-    AuditError,
-    Format,
-    Lang,
-    audit_app,
-    audit_container,
-    check_format,
-    echo_json,
-    engine_url,
-    parse_moment,
-    record_admin,
-)
+from sixhours.audit_common import audit_app, engine_url, record_admin
 from sixhours.bootstrap import Container, utc_now
+from sixhours.cli_common import Format, Lang, check_format, echo_json, parse_moment
+from sixhours.cli_common import UserError as AuditError
+from sixhours.cli_common import container as audit_container
 
 # --- what-if re-scoring ----------------------------------------------------------------------
 

@@ -17,19 +17,27 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from domain.calendar import CalendarYearUnknown
-from domain.network import NetworkError, parse_points, update_network
-from domain.policy import PolicyError
+from domain.network import parse_points, update_network
 from projections.case_view import case_view
 from projections.network_store import points_used_by_events, save_network
 from projections.queries import GROUPINGS, ReportRequest
 from projections.read_models import status as read_model_status
 from sixhours.audit_common import log_personal_data_read
-from sixhours.bootstrap import Container, build, utc_now
+from sixhours.bootstrap import Container, utc_now
+from sixhours.cli_common import (
+    AsOf,
+    Format,
+    Lang,
+    PolicyOpt,
+    UserError,
+    container,
+    err,
+    parse_moment,
+)
+from sixhours.cli_common import check_format as _check_format
 from sixhours.files import read_network
 from sixhours.importer import import_files
 from sixhours.render import case_tables, report_tables
-from sixhours.settings import MissingSecretKey, Settings
 
 app = typer.Typer(help="六个一小时 法律援助服务时限监测 / Six Hours: legal-aid service-level monitor.",
                   no_args_is_help=True, rich_markup_mode=None)
@@ -40,55 +48,11 @@ app.add_typer(network_app, name="network")
 app.add_typer(case_app, name="case")
 app.add_typer(keys_app, name="keys")
 
-err = Console(stderr=True)
 
-Lang = Annotated[str | None, typer.Option("--lang", help="zh (默认) or en; or SIXHOURS_LANG.")]
-AsOf = Annotated[str | None, typer.Option(
-    "--as-of", help="Evaluation time, ISO 8601 with offset, e.g. 2026-03-31T18:00:00+08:00. "
-                    "Default: now.")]
-PolicyOpt = Annotated[str | None, typer.Option(
-    "--policy", help="six-hours (default) or statutory, or a policy from SIXHOURS_POLICY_FILES.")]
-Format = Annotated[str, typer.Option("--format", help="table（表格，默认）or json.")]
-
-
-class UserError(Exception):
-    """Bad input from the command line: shown as one line, exit code 2."""
-
-
-@contextmanager
-def container(lang: str | None) -> Iterator[tuple[Container, str]]:
-    try:
-        settings = Settings()
-    except ValueError as error:
-        err.print(f"[red]settings: {error}[/]")
-        raise typer.Exit(2) from None
-    chosen = lang or settings.lang
-    c = build(settings)
-    try:
-        yield c, chosen
-    except (UserError, NetworkError, PolicyError, MissingSecretKey, CalendarYearUnknown,
-            ValueError) as error:
-        err.print(f"[red]{error}[/]")
-        raise typer.Exit(2) from None
-    finally:
-        c.close()
 
 
 def _as_of(text: str | None) -> datetime:
-    if text is None:
-        return utc_now()
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise UserError(f"--as-of {text!r} is not an ISO 8601 time") from None
-    if moment.tzinfo is None:
-        raise UserError(f"--as-of {text!r} needs a UTC offset, e.g. +08:00")
-    return moment
-
-
-def _check_format(fmt: str) -> None:
-    if fmt not in ("table", "json"):
-        raise UserError(f"--format must be table or json, not {fmt!r}")
+    return parse_moment(text, "--as-of") or utc_now()
 
 
 def _date(text: str | None, flag: str) -> date | None:
