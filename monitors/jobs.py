@@ -81,7 +81,8 @@ class MonitorJobs:
                                    seconds=p.interval_seconds, next_run_time=soon)
         if p.metrics_port is not None:
             self.registry = CollectorRegistry()  # collectors read the database at scrape time only
-            source = FiguresSource(p.reader, p.tables, p.policy, p.tz, p.queries, p.clock)
+            source = FiguresSource(p.reader, p.tables, p.policy, p.tz, p.queries, p.clock,
+                                   p.network)
             self.registry.register(FiguresCollector(source, p.policy))
             tracker = LagTracker(p.head, position_reader(p.reader, p.tables))
             self.registry.register(LagGauge(tracker))

@@ -45,10 +45,15 @@ class FiguresCollector(Collector):
         if snap is None:
             return
         clocks = list(self.policy.clocks)
+        # Every county that has counted anything gets every series (zeros included), so a
+        # county's rate never vanishes for want of a sample.
+        counties = sorted({county for county, _, _ in snap.open_by_county}
+                          | {county for counts in snap.cases_by_county.values()
+                             for county, _ in counts})
         outcomes = GaugeMetricFamily("sixhours_clock_outcomes", "Clocks decided in the window, "
                                      "as `report` counts them", labels=["clock", "outcome", "window"])
-        cases = GaugeMetricFamily("sixhours_cases_finished", "Cases finished in the window",
-                                  labels=["outcome", "window"])
+        cases = GaugeMetricFamily("sixhours_cases_finished", "Cases finished in the window, by "
+                                  "county", labels=["outcome", "window", "county"])
         calls = GaugeMetricFamily("sixhours_follow_up_calls", "Follow-up calls in the window",
                                   labels=["satisfaction", "window"])
         for window in WINDOWS:
@@ -57,16 +62,22 @@ class FiguresCollector(Collector):
                 met, breached = fig.clocks.get(clock, [0, 0])
                 outcomes.add_metric([clock, "met", window], met)
                 outcomes.add_metric([clock, "breached", window], breached)
-            cases.add_metric(["achieved", window], fig.cases[0])
-            cases.add_metric(["missed", window], fig.cases[1])
+            cases_here = snap.cases_by_county.get(window, {})
+            for county in counties:
+                for outcome in ("achieved", "missed"):
+                    cases.add_metric([outcome, window, county],
+                                     cases_here.get((county, outcome), 0))
             for label in SATISFACTION:
                 calls.add_metric([label, window], fig.satisfaction[label])
             calls.add_metric(["unreached", window], snap.unreached.get(window, 0))
-        opened = GaugeMetricFamily("sixhours_open_clocks", "Open clocks now; running + warning "
-                                   "= report's open.running", labels=["clock", "state"])
-        for clock in clocks:
-            for state in OPEN_STATES:
-                opened.add_metric([clock, state], snap.open.by_state.get((clock, state), 0))
+        opened = GaugeMetricFamily("sixhours_open_clocks", "Open clocks now, by county; running "
+                                   "+ warning = report's open.running", labels=["clock", "state",
+                                                                                "county"])
+        for county in counties:
+            for clock in clocks:
+                for state in OPEN_STATES:
+                    opened.add_metric([clock, state, county],
+                                      snap.open_by_county.get((county, clock, state), 0))
         decisions = CounterMetricFamily("sixhours_clock_decisions", "Clocks decided, counted as "
                                         "they are decided", labels=["clock", "outcome"])
         for clock in clocks:

@@ -180,6 +180,9 @@ class StateCounts:
     warning: dict[str, int] = field(default_factory=dict)
     overdue: dict[str, int] = field(default_factory=dict)
     overdue_within: dict[str, dict[str, int]] = field(default_factory=dict)  # range -> clock -> n
+    # (service point, clock) -> (warning, overdue): the same counts per point, for the gauges
+    # by county
+    by_point: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
 
 
 def state_counts(conn: Connection, tables: CaseTables, policy: Policy, now_us: int,
@@ -215,17 +218,22 @@ def state_counts(conn: Connection, tables: CaseTables, policy: Policy, now_us: i
     sums = [func.sum(case((overdue, 1), else_=0)), func.sum(case((warning, 1), else_=0))]
     sums += [func.sum(case((and_(overdue, c.c.due_us >= lo, c.c.due_us < hi), 1), else_=0))
              for lo, hi in ranges.values()]
-    query = (select(c.c.clock, *sums).select_from(source)
+    point = func.coalesce(c.c.service_point, "")
+    query = (select(c.c.clock, point, *sums).select_from(source)
              .where(c.c.policy == policy.name, c.c.state == "open",
                     c.c.due_us <= now_us + lead_us(policy))
-             .group_by(c.c.clock))
+             .group_by(c.c.clock, point))
     found = StateCounts(overdue_within={name: {} for name in ranges})
-    for clock, n_overdue, n_warning, *within in conn.execute(query):
+    for clock, point_id, n_overdue, n_warning, *within in conn.execute(query):
         if clock not in policy.clocks:
             continue
-        found.overdue[clock], found.warning[clock] = int(n_overdue or 0), int(n_warning or 0)
+        overdue_n, warning_n = int(n_overdue or 0), int(n_warning or 0)
+        found.overdue[clock] = found.overdue.get(clock, 0) + overdue_n
+        found.warning[clock] = found.warning.get(clock, 0) + warning_n
+        found.by_point[(point_id, clock)] = (warning_n, overdue_n)
         for name, n in zip(ranges, within, strict=True):
-            found.overdue_within[name][clock] = int(n or 0)
+            counted = found.overdue_within[name]
+            counted[clock] = counted.get(clock, 0) + int(n or 0)
     return found
 
 

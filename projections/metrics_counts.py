@@ -46,6 +46,7 @@ class OpenCounts:
     by_state: dict[tuple[str, str], int] = field(default_factory=dict)  # (clock, state) -> n
     # window -> clock -> open clocks that fell overdue in it (breached at that instant)
     overdue_in: dict[str, dict[str, int]] = field(default_factory=dict)
+    by_point: dict[tuple[str, str, str], int] = field(default_factory=dict)  # (point, clock, state)
 
 
 def earliest_day(conn: Connection, tables: CaseTables, policy: str, tz: tzinfo) -> date | None:
@@ -80,7 +81,38 @@ def open_counts(conn: Connection, tables: CaseTables, policy: Policy, now_us: in
         counts.by_state[(clock, "warning")] = warning
         counts.by_state[(clock, "overdue")] = overdue
         counts.by_state[(clock, "running")] = int(totals.get(clock, 0)) - warning - overdue
+    p = tables.rollup_points
+    point = func.coalesce(p.c.service_point, "")
+    per_point = conn.execute(select(point, p.c.label, func.sum(p.c.n)).where(
+        p.c.policy == policy.name, p.c.day == NOW_DAY, p.c.metric == OPEN_CLOCK)
+        .group_by(point, p.c.label))
+    for point_id, clock, total in per_point:
+        if clock not in policy.clocks:
+            continue
+        warning, overdue = near.by_point.get((point_id, clock), (0, 0))
+        counts.by_point[(point_id, clock, "warning")] = warning
+        counts.by_point[(point_id, clock, "overdue")] = overdue
+        counts.by_point[(point_id, clock, "running")] = int(total or 0) - warning - overdue
     return counts
+
+
+def cases_by_point(conn: Connection, tables: CaseTables, policy: str,
+                   periods: Mapping[str, Period]) -> dict[str, dict[tuple[str, str], int]]:
+    """Cases finished per window, service point and outcome, from the point rollups (one read,
+    the windows side by side, as `window_figures` reads the day rollups)."""
+    p = tables.rollup_points
+    point = func.coalesce(p.c.service_point, "")
+    sums = [func.sum(case((p.c.day.between(day_number(w.start.date()),
+                                           day_number((w.end - timedelta(days=1)).date())),
+                           p.c.n), else_=0)) for w in periods.values()]
+    query = select(point, p.c.label, *sums).where(
+        p.c.policy == policy, p.c.metric == "case").group_by(point, p.c.label)
+    found: dict[str, dict[tuple[str, str], int]] = {name: {} for name in periods}
+    for point_id, outcome, *per_window in conn.execute(query):
+        for name, n in zip(periods, per_window, strict=True):
+            if n:
+                found[name][(point_id, outcome)] = int(n)
+    return found
 
 
 def window_figures(conn: Connection, tables: CaseTables, policy: Policy,

@@ -31,7 +31,24 @@ def samples(registry: CollectorRegistry) -> dict[tuple[str, tuple[tuple[str, str
 
 
 def value(found: dict[Any, float], name: str, **labels: str) -> float:
-    return found[(name, tuple(sorted(labels.items())))]
+    """The sample with these labels; summed over `county` where the gauge has it."""
+    if (name, tuple(sorted(labels.items()))) in found:
+        return found[(name, tuple(sorted(labels.items())))]
+    matching = [v for (n, keys), v in found.items()
+                if n == name and {k: x for k, x in keys if k != "county"} == labels
+                and any(k == "county" for k, _ in keys)]
+    assert matching, (name, labels)
+    return sum(matching)
+
+
+def by_county(found: dict[Any, float], name: str, **labels: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for (n, keys), v in found.items():
+        named = dict(keys)
+        county = named.pop("county", None)
+        if n == name and county is not None and named == labels:
+            out[county] = v
+    return out
 
 
 def assert_window_equals_report(found: dict[Any, float], window: str, report: dict[str, Any]) -> None:
@@ -47,10 +64,11 @@ def assert_window_equals_report(found: dict[Any, float], window: str, report: di
                      window=window) == report["satisfaction"][label], (window, label)
 
 
-def report_for(c: Any, window: str, as_of: Any, earliest: date | None) -> dict[str, Any]:
+def report_for(c: Any, window: str, as_of: Any, earliest: date | None,
+               by: str | None = None) -> dict[str, Any]:
     first, last = window_dates(as_of.date(), earliest)[window]
     request = ReportRequest(policy=c.settings.default_policy, as_of=as_of,
-                            date_from=None if window == "all" else first, date_to=last)
+                            date_from=None if window == "all" else first, date_to=last, by=by)
     return dict(c.queries.report(request))
 
 
@@ -61,7 +79,7 @@ def test_every_window_equals_report(database_url: str, tmp_path: Path) -> None:
         c.catch_up()
         policy = c.policies[c.settings.default_policy]
         source = FiguresSource(c.engine, lambda: versions(c.engine).active, policy,
-                               c.settings.tz, c.queries, utc_now)
+                               c.settings.tz, c.queries, utc_now, c.network)
         registry = CollectorRegistry()
         registry.register(FiguresCollector(source, policy))
         found = samples(registry)
@@ -78,6 +96,21 @@ def test_every_window_equals_report(database_url: str, tmp_path: Path) -> None:
                            for k in policy.clocks)
         assert (open_running, open_overdue) == (whole["open"]["running"], whole["open"]["overdue"])
         assert open_overdue > 0
+        # By county, as `report --by county` counts them (the supervisors' dashboard).
+        for window in WINDOWS:
+            rows = report_for(c, window, as_of, None, by="county")["rows"]
+            for outcome in ("achieved", "missed"):
+                expected = {r["key"]: r["cases"][outcome] for r in rows if r["cases"][outcome]}
+                got = by_county(found, "sixhours_cases_finished", outcome=outcome, window=window)
+                assert {k: v for k, v in got.items() if v} == expected, (window, outcome)
+        rows = report_for(c, "all", as_of, None, by="county")["rows"]
+        assert len(rows) > 1
+        for r in rows:
+            running = sum(by_county(found, "sixhours_open_clocks", clock=k, state=s).get(r["key"], 0)
+                          for k in policy.clocks for s in ("running", "warning"))
+            overdue = sum(by_county(found, "sixhours_open_clocks", clock=k,
+                                    state="overdue").get(r["key"], 0) for k in policy.clocks)
+            assert (running, overdue) == (r["open"]["running"], r["open"]["overdue"]), r["key"]
         for clock, block in whole["clocks"].items():
             for outcome in ("met", "breached"):
                 assert value(found, "sixhours_clock_decisions_total", clock=clock,
