@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import problems
+from api import pages, problems
 from api.context import ApiContext
 from api.middleware import AccessLog, BodyLimit
 from api.routes import admin, alerts, cases, clocks, figures, health, steps
@@ -50,6 +50,7 @@ def create_app(context: ApiContext) -> FastAPI:
     for module in (steps, cases, figures, clocks, admin, health, alerts):
         app.include_router(module.router)
     app.include_router(audit_routes.router)  # issue 6
+    pages.install(app)  # issue 7: web pages for clerks, supervisors and auditors
     app.add_middleware(steps.RecordStepFastPath)  # innermost: see api/routes/steps.py
     app.add_middleware(BodyLimit, max_bytes=context.limits.max_body_bytes)
     app.add_middleware(AccessLog)

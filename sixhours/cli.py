@@ -292,6 +292,10 @@ from sixhours.audit import audit_app  # noqa: E402 - issue 6, registered after t
 
 app.add_typer(audit_app, name="audit")
 
+from sixhours.users import users_app  # noqa: E402 - issue 7, registered after the commands above
+
+app.add_typer(users_app, name="users")
+
 
 def main() -> None:  # pragma: no cover - console entry point
     app(prog_name="sixhours")

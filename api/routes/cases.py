@@ -66,8 +66,9 @@ def policy_and_area(context: ApiContext, steps: list[Step],
     return context.policies[name], context.network.get().area_of(first.data.get("service_point"))
 
 
-def _view(context: ApiContext, case_id: str, steps: list[Step], policy: str | None,
-          as_of: datetime, personal_data: bool) -> dict[str, Any]:
+def view_case(context: ApiContext, case_id: str, steps: list[Step], policy: str | None,
+              as_of: datetime, personal_data: bool) -> dict[str, Any]:
+    """The case as `case show` prints it, under the policy asked for (shared with the pages)."""
     chosen, area = policy_and_area(context, steps, policy)
     return case_view(case_id, steps, chosen, as_of, context.tz, area, personal_data=personal_data)
 
@@ -78,7 +79,7 @@ def read_case(case_id: CaseId, context: ContextDep, principal: CurrentUser, as_o
     """The case's clock states and outcome at `as_of` (SPEC §6 `case show`)."""
     require_aware(as_of, "as_of")
     steps = load_case(context, principal, case_id, Action.read_case, personal_data, "case")
-    return _view(context, case_id, steps, policy, as_of or context.clock(), personal_data)
+    return view_case(context, case_id, steps, policy, as_of or context.clock(), personal_data)
 
 
 @router.get("/{case_id}/events", response_model=HistoryOut, responses=READ_ERRORS)
@@ -120,5 +121,5 @@ def replay_case(case_id: CaseId, context: ContextDep, principal: CurrentUser,
         raise Problem(404, "case_not_known_yet",
                       f"case {case_id} had no stored events at {known_at.isoformat()}",
                       case_id=case_id)
-    view = _view(context, case_id, known, policy, as_of or known_at, personal_data)
+    view = view_case(context, case_id, known, policy, as_of or known_at, personal_data)
     return {**view, "known_at": iso(known_at, context.tz)}

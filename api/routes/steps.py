@@ -22,11 +22,11 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api import problems
-from api.auth import Action
+from api.auth import Action, Principal
 from api.context import ApiContext
 from api.deps import HEADER_PARAMETERS, authenticate, preferred_language
 from api.schemas import STEP_REQUEST_BODY, StepOut, step_json
-from api.writer import GroupCommitWriter
+from api.writer import GroupCommitWriter, Recorded
 from domain.errors import RuleViolation
 from domain.events import parse_event
 
@@ -60,21 +60,26 @@ async def record_step_answer(context: ApiContext, writer: GroupCommitWriter,
     except orjson.JSONDecodeError as error:
         raise problems.refused(RuleViolation("invalid_json", detail=str(error)), lang) from None
     try:
-        if isinstance(raw, dict) and "recorded_at" in raw:
-            raise RuleViolation("system_field", field="recorded_at").about(
-                case_id=_text(raw.get("case_id")), event_id=_text(raw.get("event_id")))
-        step = parse_event(raw, default_recorded_at=context.clock())
-    except RuleViolation as violation:
-        raise problems.refused(violation, lang) from None
-    allowed = principal.scope(context.network.subtree)
-    if allowed is not None and len(allowed) == len(context.network.get().points):
-        allowed = None  # a clerk of the root: no case is out of scope, no history to read
-    try:
-        recorded = await writer.record(step, allowed)
+        recorded = await record_as(context, writer, principal, raw)
     except RuleViolation as violation:
         raise problems.refused(violation, lang) from None
     return (201 if recorded.status == "accepted" else 200,
             orjson.dumps(step_json(recorded.step, context.tz)))
+
+
+async def record_as(context: ApiContext, writer: GroupCommitWriter, principal: Principal,
+                    raw: object) -> Recorded:
+    """Record a submitted event for `principal` (the API and the web pages): the role, the
+    event on its own, the scope, then the rules. Raises `RuleViolation` or `Problem`."""
+    principal.require(Action.record)
+    if isinstance(raw, dict) and "recorded_at" in raw:
+        raise RuleViolation("system_field", field="recorded_at").about(
+            case_id=_text(raw.get("case_id")), event_id=_text(raw.get("event_id")))
+    step = parse_event(raw, default_recorded_at=context.clock())
+    allowed = principal.scope(context.network.subtree)
+    if allowed is not None and len(allowed) == len(context.network.get().points):
+        allowed = None  # a clerk of the root: no case is out of scope, no history to read
+    return await writer.record(step, allowed)
 
 
 class RecordStepFastPath:
