@@ -38,6 +38,15 @@ from sixhours.cli_common import check_format as _check_format
 from sixhours.files import read_network
 from sixhours.importer import import_files
 from sixhours.render import case_tables, report_tables
+from sixhours.report_csv import write_csv
+from sixhours.report_sheets import (
+    SPREADSHEET_FORMATS,
+    binary_output,
+    check_destination,
+    leadership_report,
+    month_period,
+    point_names,
+)
 
 app = typer.Typer(help="六个一小时 法律援助服务时限监测 / Six Hours: legal-aid service-level monitor.",
                   no_args_is_help=True, rich_markup_mode=None)
@@ -137,22 +146,52 @@ def report(
     date_from: Annotated[str | None, typer.Option("--from", help="First local date, 2026-03-01.")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="Last local date (inclusive).")] = None,
     by: Annotated[str | None, typer.Option("--by", help=f"Group rows by: {'|'.join(GROUPINGS)}.")] = None,
-    policy: PolicyOpt = None, as_of: AsOf = None, fmt: Format = "table", lang: Lang = None,
+    policy: PolicyOpt = None, as_of: AsOf = None,
+    fmt: Annotated[str, typer.Option("--format", help="table（默认）, json, or a leadership "
+                                     "spreadsheet: xlsx, csv (rows --by county by default).")
+                   ] = "table",
+    lang: Lang = None,
+    month: Annotated[str | None, typer.Option(
+        "--month", help="A calendar month instead of --from/--to, e.g. 2026-03.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="File for xlsx or csv (csv may go to standard output).")] = None,
 ) -> None:
     """统计期间内的六个一小时达标率、各时限达标率、满意度和案件量。
+    --format xlsx|csv 输出月度领导报表（按县区、各时限、满意度、本年趋势，中文表头）。
 
-    Compliance, satisfaction and volume for a period (local dates, both ends included).
+    Compliance, satisfaction and volume for a period (local dates, both ends included);
+    --format xlsx|csv writes the monthly leadership report (by county and clock, satisfaction,
+    the year's trend).
 
     Example: sixhours report --from 2026-03-01 --to 2026-03-31 --by county
+    Example: sixhours report --month 2026-03 --format xlsx --out 2026-03.xlsx
     """
     with container(lang) as (c, chosen):
-        _check_format(fmt)
+        _check_format(fmt, ("table", "json", *SPREADSHEET_FORMATS))
+        spreadsheet = fmt in SPREADSHEET_FORMATS
+        if not spreadsheet and out is not None:
+            raise UserError("--out is for --format xlsx or csv; redirect table or json output")
+        first, last = _date(date_from, "--from"), _date(date_to, "--to")
+        if month is not None:
+            if first or last:
+                raise UserError("give either --month or --from/--to, not both")
+            first, last = month_period(month)
         request = ReportRequest(policy=policy or c.settings.default_policy, as_of=_as_of(as_of),
-                                date_from=_date(date_from, "--from"), date_to=_date(date_to, "--to"),
-                                by=by)
+                                date_from=first, date_to=last,
+                                by=by or ("county" if spreadsheet else None))
         if request.policy not in c.policies:
             raise UserError(f"unknown policy {request.policy}; known: {', '.join(c.policies)}")
+        if spreadsheet:
+            check_destination(out, fmt)
         _catch_up(c)
+        if spreadsheet:
+            from sixhours.report_xlsx import write_xlsx  # openpyxl takes 0.1 s: load it when asked
+
+            sheets = leadership_report(c.queries.report, request,
+                                       lambda grouping: point_names(c.network(), grouping))
+            with binary_output(out) as stream:
+                (write_xlsx if fmt == "xlsx" else write_csv)(sheets, stream, chosen)
+            return
         body = c.queries.report(request)
         if fmt == "json":
             typer.echo(json.dumps(body, ensure_ascii=False, indent=1))
@@ -295,6 +334,10 @@ app.add_typer(audit_app, name="audit")
 from sixhours.users import users_app  # noqa: E402 - issue 7, registered after the commands above
 
 app.add_typer(users_app, name="users")
+
+from sixhours.dashboards_cli import dashboards_app  # noqa: E402 - issue 8, registered after the commands above
+
+app.add_typer(dashboards_app, name="dashboards")
 
 
 def main() -> None:  # pragma: no cover - console entry point
