@@ -339,6 +339,10 @@ from sixhours.dashboards_cli import dashboards_app  # noqa: E402 - issue 8, regi
 
 app.add_typer(dashboards_app, name="dashboards")
 
+from sixhours.demo_live import demo_app  # noqa: E402 - issue 8, registered after the commands above
+
+app.add_typer(demo_app, name="demo")
+
 
 def main() -> None:  # pragma: no cover - console entry point
     app(prog_name="sixhours")

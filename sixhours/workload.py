@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from itertools import accumulate
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -158,7 +158,7 @@ def _clock(rng: random.Random) -> int:
     return _mins(rng, 61, 240) if rng.random() < LATE else _mins(rng, 4, 57)
 
 
-class _Net:
+class Intake:
     """The open service points of a network, weighted for intake, and the handlers."""
 
     def __init__(self, network: list[dict[str, Any]], seed: int) -> None:
@@ -252,7 +252,7 @@ def _application(rng: random.Random, point: tuple[str, str], channel: str,
     return data
 
 
-def _plan(rng: random.Random, net: _Net, case_id: str, t0: int) -> list[tuple[Any, ...]]:
+def _plan(rng: random.Random, net: Intake, case_id: str, t0: int) -> list[tuple[Any, ...]]:
     """Plan one case from its application at t0 (epoch ms) to its follow-up call."""
     c, point, channel = _Case(rng, case_id, t0), net.pick(rng), _pick(rng, _CHANNELS)
     mobility, fate = rng.random() < 0.08, rng.random()
@@ -332,6 +332,29 @@ def _withdraw(c: _Case) -> list[tuple[Any, ...]]:
     return c.finish()
 
 
+class PlannedEvent(NamedTuple):
+    """One planned step: when it happens and when a clerk writes it down (epoch ms), and the
+    SPEC §3 event (with that `recorded_at`)."""
+
+    occurred_ms: int
+    recorded_ms: int
+    event: dict[str, Any]
+
+
+def plan_case(rng: random.Random, intake: Intake, case_id: str, t0: int) -> list[PlannedEvent]:
+    """The whole life of one case whose application arrives at `t0` (epoch ms), in the order
+    its events apply; every step is valid under SPEC §3 when recorded in this order."""
+    plan = []
+    for t, _, etype, data, actor, late, eid in _plan(rng, intake, case_id, t0):
+        event = {"event_id": eid, "case_id": case_id, "type": etype, "occurred_at": _fmt(t),
+                 "recorded_at": _fmt(t + late)}
+        if actor:
+            event["actor"] = actor
+        event["data"] = data
+        plan.append(PlannedEvent(t, t + late, event))
+    return plan
+
+
 def generate_events(network: list[dict[str, Any]], cases: int, seed: int, start: datetime,
                     days: int = 30) -> Iterator[dict[str, Any]]:
     """Yield SPEC §3 event dicts of `cases` cases arriving over `days` days, by occurred_at."""
@@ -339,12 +362,12 @@ def generate_events(network: list[dict[str, Any]], cases: int, seed: int, start:
         raise ValueError("start must be an aware datetime")
     if cases < 0 or days <= 0:
         raise ValueError("cases must be >= 0 and days > 0")
-    rng, net = random.Random(seed), _Net(network, seed)
+    rng, net = random.Random(seed), Intake(network, seed)
     t_start = int(start.timestamp() * SEC)
     horizon = t_start + days * DAY
     midnight = (t_start + _OFFSET) // DAY * DAY - _OFFSET
     year = start.astimezone(timezone(timedelta(milliseconds=_OFFSET))).year
-    heap: list[tuple[int, int, str, list[tuple[Any, ...]], int]] = []
+    heap: list[tuple[int, int, list[PlannedEvent], int]] = []
     seq = 0
     for i in range(cases + 1):
         if i < cases:  # stratified arrivals in office hours 08:00–19:00 (not before start)
@@ -356,23 +379,16 @@ def generate_events(network: list[dict[str, Any]], cases: int, seed: int, start:
         else:
             t0 = horizon + 1
         while heap and heap[0][0] < t0:
-            _, _, case_id, plan, idx = heap[0]
-            t, _, etype, data, actor, late, eid = plan[idx]
-            if idx + 1 < len(plan) and plan[idx + 1][0] <= horizon:
+            _, _, plan, idx = heap[0]
+            if idx + 1 < len(plan) and plan[idx + 1].occurred_ms <= horizon:
                 seq += 1
-                heapq.heapreplace(heap, (plan[idx + 1][0], seq, case_id, plan, idx + 1))
+                heapq.heapreplace(heap, (plan[idx + 1].occurred_ms, seq, plan, idx + 1))
             else:
                 heapq.heappop(heap)
-            event = {"event_id": eid, "case_id": case_id, "type": etype,
-                     "occurred_at": _fmt(t), "recorded_at": _fmt(t + late)}
-            if actor:
-                event["actor"] = actor
-            event["data"] = data
-            yield event
+            yield plan[idx].event
         if i < cases:
-            case_id = f"BS-{year}-{i + 1:06d}"
             seq += 1
-            heapq.heappush(heap, (t0, seq, case_id, _plan(rng, net, case_id, t0), 0))
+            heapq.heappush(heap, (t0, seq, plan_case(rng, net, f"BS-{year}-{i + 1:06d}", t0), 0))
 
 
 def write_events(path: str | Path, network: list[dict[str, Any]], cases: int, seed: int,
