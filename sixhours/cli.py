@@ -301,13 +301,20 @@ def worker(lang: Lang = None) -> None:
     with container(lang) as (c, _):
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: stop.set())
+            signal.signal(signum, lambda *_: _set_soon(stop))
         err.print("worker: running (SIGTERM to stop)")
         # issue 5: alerts and /metrics beside the projections, as settings ask for them
         from sixhours.monitoring import monitors_running
         with monitors_running(c):
             c.run_worker(stop)
         err.print("worker: stopped")
+
+
+def _set_soon(event: threading.Event) -> None:
+    """Set the event from a new thread: a signal handler runs on the main thread between two
+    bytecodes, possibly while that thread holds the event's own lock inside `event.wait()`, and
+    `set()` there would wait for itself for ever."""
+    threading.Thread(target=event.set, name="stop-on-signal", daemon=True).start()
 
 
 @keys_app.command("generate")
