@@ -13,7 +13,6 @@ from api.middleware import AccessLog, BodyLimit
 from api.routes import admin, alerts, cases, clocks, figures, health, steps
 from api.routes import audit as audit_routes
 from api.writer import GroupCommitWriter
-from projections.personal_data_reads import create_table
 
 DESCRIPTION = """\
 六个一小时 法律援助服务时限监测 — Six Hours: record legal-aid case steps, read clock states,
@@ -35,7 +34,6 @@ def create_app(context: ApiContext) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        create_table(context.engine)
         writer.start()
         try:
             yield

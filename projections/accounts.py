@@ -36,7 +36,6 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from projections.admin_log import AdminAction, log_action_in
-from projections.admin_log import create_table as create_admin_log
 from projections.tables import to_us
 
 metadata = MetaData()
@@ -75,11 +74,6 @@ class Account:
     pii: bool
 
 
-def create_tables(engine: Engine) -> None:
-    metadata.create_all(engine)
-    create_admin_log(engine)
-
-
 def hash_password(password: str, salt: bytes | None = None) -> str:
     salt = salt if salt is not None else os.urandom(SALT_BYTES)
     digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P)
@@ -110,7 +104,6 @@ def add_account(engine: Engine, account: Account, password: str, *, at: datetime
     """Create the account and its admin-log row in one transaction."""
     if len(password) < MIN_PASSWORD_CHARS:
         raise AccountError(f"the password needs at least {MIN_PASSWORD_CHARS} characters")
-    create_tables(engine)
     try:
         with engine.begin() as conn:
             conn.execute(insert(accounts).values(
@@ -125,7 +118,6 @@ def add_account(engine: Engine, account: Account, password: str, *, at: datetime
 
 
 def list_accounts(engine: Engine) -> list[Account]:
-    create_tables(engine)
     with engine.connect() as conn:
         rows = conn.execute(select(accounts).order_by(accounts.c.subject)).mappings().all()
     return [Account(r["subject"], r["role"], r["service_point"], bool(r["pii"])) for r in rows]

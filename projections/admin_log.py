@@ -52,12 +52,7 @@ class AdminAction:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-def create_table(engine: Engine) -> None:
-    metadata.create_all(engine)
-
-
 def log_action(engine: Engine, action: AdminAction) -> None:
-    create_table(engine)
     with engine.begin() as conn:
         log_action_in(conn, action)
 
@@ -72,8 +67,6 @@ def log_action_in(conn: Connection, action: AdminAction) -> None:
 def audit_log(engine: Engine, *, case_id: str | None = None, limit: int = 1000,
               ) -> list[dict[str, Any]]:
     """Admin actions and personal-data reads, newest first (of one case, if given)."""
-    create_table(engine)
-    personal_data_reads.create(engine, checkfirst=True)
     actions = select(admin_actions).order_by(admin_actions.c.id.desc()).limit(limit)
     reads = (select(personal_data_reads).order_by(personal_data_reads.c.id.desc()).limit(limit))
     if case_id is not None:

@@ -33,7 +33,6 @@ from projections.hash_chain import (
     NAME,
     anchors,
     chain,
-    create_tables,
     event_digest,
 )
 from projections.runner import position_of
@@ -97,7 +96,6 @@ def verify_chain(engine: Engine, log: EventLog, *, url: str | None = None, worke
 
     With a database `url` and more than one worker, a large store is checked in parts by
     separate processes."""
-    create_tables(engine)
     started = time.perf_counter()
     with engine.connect() as conn:
         position = position_of(conn, NAME)

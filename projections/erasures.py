@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Connection, Engine, MetaData, String, Table, select
+from sqlalchemy import BigInteger, Column, Connection, MetaData, String, Table, select
 
 from projections.tables import from_us, to_us
 
@@ -21,10 +21,6 @@ erasures = Table(
     Column("erased_at_us", BigInteger, nullable=False),
     Column("request", String(64), nullable=False),
 )
-
-
-def create_table(engine: Engine) -> None:
-    metadata.create_all(engine)
 
 
 def record_erasure(conn: Connection, case_id: str, at: datetime, request: str) -> None:

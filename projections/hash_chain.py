@@ -77,9 +77,6 @@ anchors = Table(
 )
 
 
-def create_tables(engine: Engine) -> None:
-    metadata.create_all(engine)
-
 
 def event_digest(case_id: str, version: int, topic: str, state: bytes) -> bytes:
     # The unit separator cannot occur in a case id or a topic, so the fields cannot run together.

@@ -38,9 +38,6 @@ class PersonalDataRead:
     what: str
 
 
-def create_table(engine: Engine) -> None:
-    metadata.create_all(engine)
-
 
 def log_read(engine: Engine, read: PersonalDataRead) -> None:
     with engine.begin() as conn:

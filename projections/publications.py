@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, Engine, Integer, MetaData, String, Table, Text, select
 
 from projections.hash_chain import anchors
-from projections.hash_chain import create_tables as create_chain_tables
 from projections.tables import from_us, to_us
 
 metadata = MetaData()
@@ -34,14 +33,8 @@ publications = Table(
 )
 
 
-def create_table(engine: Engine) -> None:
-    metadata.create_all(engine)
-
-
 def publish(engine: Engine, period: str, body: dict[str, Any], at: datetime) -> int:
     """Freeze a report; its chain head becomes an anchor. Returns the publication's id."""
-    create_table(engine)
-    create_chain_tables(engine)
     events = body["provenance"]["events"]
     with engine.begin() as conn:
         found = conn.execute(publications.insert().values(
@@ -58,7 +51,6 @@ def publish(engine: Engine, period: str, body: dict[str, Any], at: datetime) -> 
 
 
 def latest_publication(engine: Engine, period: str, policy: str) -> dict[str, Any] | None:
-    create_table(engine)
     with engine.connect() as conn:
         row = conn.execute(select(publications).where(
             publications.c.period == period, publications.c.policy == policy)

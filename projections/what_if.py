@@ -24,7 +24,7 @@ from domain.policy_versions import PolicyVersions
 from projections.provenance import events_range, policy_name
 from projections.tables import CaseTables, from_us, to_us
 from projections.what_if_score import Job, PartResult, Tally, score_part
-from projections.what_if_tables import case_scores, create_tables, group_scores, runs
+from projections.what_if_tables import case_scores, group_scores, runs
 
 PARALLEL_FROM = 50_000  # cases: below this, starting processes costs more than it saves
 
@@ -52,7 +52,6 @@ def rescore(engine: Engine, tables: CaseTables, network: Network, what_if: WhatI
             url: str | None = None, workers: int = 1, parallel_from: int = PARALLEL_FROM,
             now: Callable[[], datetime]) -> dict[str, Any]:
     """Score every case under `what_if.policy` beside `what_if.base`; return the run's diff."""
-    create_tables(engine)
     started = time.perf_counter()
     run_id = _start(engine, tables, what_if, now())
     try:

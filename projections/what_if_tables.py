@@ -6,7 +6,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    Engine,
     Index,
     Integer,
     MetaData,
@@ -56,7 +55,3 @@ group_scores = Table(
     Column("base_n", BigInteger, nullable=False),
     Column("n", BigInteger, nullable=False),
 )
-
-
-def create_tables(engine: Engine) -> None:
-    metadata.create_all(engine)

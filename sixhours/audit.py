@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from projections.chain_verify import verify_chain
-from projections.hash_chain import anchors, create_tables, extend_chain, head_at
+from projections.hash_chain import anchors, extend_chain, head_at
 from projections.tables import to_us
 from sixhours.audit_common import audit_app, engine_url, event_log, log_personal_data_read, record_admin
 from sixhours.bootstrap import Container, utc_now
@@ -82,7 +82,6 @@ def anchor_command(
     """
     with audit_container(lang) as (c, _):
         extend_chain(c.engine, c.service.recorder)
-        create_tables(c.engine)
         with c.engine.begin() as conn:
             head = head_at(conn)
             if head.through:

@@ -42,8 +42,7 @@ def operator() -> str:
 
 def log_personal_data_read(c: Container, case_id: str, what: str) -> None:
     """A personal-data read from the command line is logged like one through the API, first."""
-    from projections.personal_data_reads import PersonalDataRead, create_table, log_read
+    from projections.personal_data_reads import PersonalDataRead, log_read
 
-    create_table(c.engine)
     log_read(c.engine, PersonalDataRead(at=utc_now(), subject=operator(), role="cli",
                                         token_id=None, case_id=case_id, what=what))

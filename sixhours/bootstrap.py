@@ -17,7 +17,6 @@ from domain.network import Network
 from domain.policy import Policy, builtin_policies, policy_from_mapping
 from domain.service import CaseService
 from projections.case_clocks import CaseProjection, fingerprint
-from projections.hash_chain import create_tables as create_chain_tables
 from projections.hash_chain import extend_chain
 from projections.live import ListenWakeup, PollingWakeup, Wakeup, run_worker
 from projections.network_store import load_network
@@ -25,6 +24,7 @@ from projections.queries import ReportQueries
 from projections.read_models import versions
 from projections.rebuild import BuildSource
 from projections.runner import CatchUp, StoreNotifications
+from projections.side_tables import create_side_tables
 from projections.sync import Streams, sync_read_models
 from projections.tables import CaseTables, case_tables, metadata
 from sixhours.files import read_yaml
@@ -96,7 +96,7 @@ class Container:
         engine = read_model_engine(self.settings.database_url)
         if self.create_tables:
             metadata.create_all(engine)
-            create_chain_tables(engine)
+            create_side_tables(engine)
         return engine
 
     @cached_property

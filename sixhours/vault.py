@@ -21,8 +21,6 @@ from sqlalchemy import Engine, delete, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from projections.admin_log import AdminAction, log_action, log_action_in
-from projections.admin_log import create_table as create_admin_log
-from projections.erasures import create_table as create_erasures
 from projections.erasures import erased_at, record_erasure
 from projections.tables import case_keys
 
@@ -79,7 +77,6 @@ class Vault:
         try:
             key = self._key(case_id)
         except PersonalDataUnavailable:
-            create_erasures(self.engine)
             with self.engine.connect() as conn:
                 erased = erased_at(conn, case_id)
             if erased is None:
@@ -93,8 +90,6 @@ class Vault:
     def erase(self, case_id: str, at: datetime, request: str, actor: str) -> dict[str, Any]:
         """Destroy the case's data key (crypto-shredding), register the erasure and log the
         admin action in the same transaction, then scrub the freed bytes from the files."""
-        create_erasures(self.engine)
-        create_admin_log(self.engine)
         with self.engine.begin() as conn:
             if conn.dialect.name == "sqlite":
                 conn.exec_driver_sql("PRAGMA secure_delete = ON")  # freed cells are zeroed

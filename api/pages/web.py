@@ -24,7 +24,6 @@ from api.pages import clock_rows, texts
 from api.problems import Problem
 from api.sessions import SESSION_COOKIE, csrf_matches, csrf_token, session_principal
 from domain.events import ID_PATTERN
-from projections.accounts import create_tables
 
 PREFIX = "/web"
 HERE = Path(__file__).resolve().parent.parent
@@ -99,16 +98,9 @@ def language(request: Request, context: ApiContext) -> str:
     return chosen if chosen in texts.LANGUAGES else context.lang
 
 
-def _ensure_tables(request: Request, context: ApiContext) -> None:
-    if not getattr(request.app.state, "web_tables_ready", False):
-        create_tables(context.engine)
-        request.app.state.web_tables_ready = True
-
-
 def web(request: Request) -> Web:
     """The page request, signed in or not (plain `def`: it reads the database)."""
     context: ApiContext = request.app.state.context
-    _ensure_tables(request, context)
     token = request.cookies.get(SESSION_COOKIE)
     principal = session_principal(context.keys, context.engine, token)
     if principal is not None:

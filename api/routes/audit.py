@@ -25,7 +25,7 @@ from api.schemas import CaseViewOut, Open
 from domain.replay import NothingKnownYet
 from projections.admin_log import audit_log
 from projections.chain_verify import EventLog, verify_chain
-from projections.hash_chain import create_tables, head_at
+from projections.hash_chain import head_at
 from projections.replay_view import replay_view
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -104,7 +104,6 @@ def chain_head(context: ContextDep, principal: CurrentUser,
                ) -> dict[str, Any]:
     """The hash chain's head: the hash of every event chained so far, to write down elsewhere."""
     _require_auditor(principal)
-    create_tables(context.engine)
     with context.engine.connect() as conn:
         return head_at(conn, upto).as_json()
 
