@@ -6,7 +6,8 @@ report and the alerts call a clock the same thing.
 
 from __future__ import annotations
 
-from domain.policy import CLOCK_LABELS
+from domain.events import SATISFACTION_LABELS
+from domain.policy import CLOCK_LABELS, CLOCK_STATE_LABELS
 
 TEXT: dict[str, tuple[str, str]] = {
     # dashboards and the folder
@@ -56,7 +57,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "volume": ("案件量", "volume"),
     "calls": ("回访电话", "follow-up calls"),
     "open_clocks": ("进行中的时限", "open clocks"),
-    "running": ("计时中", "running"), "warning": ("预警", "warning"), "overdue": ("已超时", "overdue"),
+    "running": CLOCK_STATE_LABELS["running"], "overdue": CLOCK_STATE_LABELS["overdue"],
+    "warning": ("预警", "warning"),
     "overdue_by_clock": ("超时（按时限）", "overdue by clock"),
     "warning_by_clock": ("预警（按时限）", "warning by clock"),
     "open_by_county": ("各县区进行中的时限", "open clocks per county"),
@@ -87,8 +89,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "projection_behind": ("未处理事件", "events behind"),
     # series
     "achieved": ("全部达标", "achieved"), "missed": ("未全部达标", "missed"),
-    "satisfied": ("满意", "satisfied"), "basically_satisfied": ("基本满意", "basically satisfied"),
-    "dissatisfied": ("不满意", "dissatisfied"), "unreached": ("未接通", "unreached"),
+    **SATISFACTION_LABELS, "unreached": ("未接通", "unreached"),
     "median": ("中位数", "median"), "p90": ("90%", "90th percentile"),
 }
 

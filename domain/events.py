@@ -35,6 +35,10 @@ OUTCOMES = ("favourable", "partially_favourable", "unfavourable", "mediated", "t
             "other")
 GRADES = ("excellent", "good", "pass", "fail")
 SATISFACTION = ("satisfied", "basically_satisfied", "dissatisfied")
+# The grades as the bureau says them (zh-CN, en): every report, page and dashboard shows these.
+SATISFACTION_LABELS: dict[str, tuple[str, str]] = {
+    "satisfied": ("满意", "satisfied"), "basically_satisfied": ("基本满意", "basically satisfied"),
+    "dissatisfied": ("不满意", "dissatisfied")}
 PERSONAL_FIELDS = ("name", "id_number", "phone")
 
 TOP_LEVEL = ("event_id", "case_id", "type", "occurred_at", "recorded_at", "actor", "data")

@@ -21,6 +21,11 @@ CLOCK_LABELS: Mapping[str, tuple[str, str]] = {
     "first_meeting": ("一小时会见", "first meeting within an hour"),
     "follow_up": ("一小时审卷回访", "document review and return visit within an hour"),
 }
+# A clock's state as every report, page and dashboard shows it (zh-CN, en).
+CLOCK_STATE_LABELS: Mapping[str, tuple[str, str]] = {
+    "met": ("按时", "met"), "breached": ("超时", "breached"), "running": ("计时中", "running"),
+    "overdue": ("已超时", "overdue"), "cancelled": ("已取消", "cancelled"),
+}
 
 Pause = tuple[datetime, datetime]
 

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from domain.policy import CLOCK_LABELS
+from domain.events import SATISFACTION_LABELS
+from domain.policy import CLOCK_LABELS, CLOCK_STATE_LABELS
 
 LABELS: dict[str, tuple[str, str]] = {
-    "clock": ("时限", "clock"), "met": ("按时", "met"), "breached": ("超时", "breached"),
+    **CLOCK_STATE_LABELS, **SATISFACTION_LABELS,
+    "clock": ("时限", "clock"),
     "rate": ("达标率", "rate"), "cases": ("六个一小时", "six hours"),
     "achieved": ("全部达标", "achieved"), "missed": ("未全部达标", "missed"),
-    "satisfaction": ("满意度", "satisfaction"), "satisfied": ("满意", "satisfied"),
-    "basically_satisfied": ("基本满意", "basically satisfied"),
-    "dissatisfied": ("不满意", "dissatisfied"), "volume": ("案件量", "volume"),
+    "satisfaction": ("满意度", "satisfaction"), "volume": ("案件量", "volume"),
     "received": ("收到申请", "received"), "granted": ("准予援助", "granted"),
     "refused": ("不予援助", "refused"), "withdrawn": ("撤回", "withdrawn"),
     "closed": ("结案", "closed"), "open_cases": ("在办案件", "open cases"),
-    "open": ("进行中的时限", "open clocks"), "running": ("计时中", "running"),
-    "overdue": ("已超时", "overdue"), "cancelled": ("已取消", "cancelled"),
+    "open": ("进行中的时限", "open clocks"),
     "key": ("分组", "group"), "report_title": ("六个一小时 达标情况", "Six hours compliance"),
     "period": ("统计期间", "period"), "as_of": ("统计时点", "as of"),
     "policy": ("标准", "policy"), "state": ("状态", "state"), "started": ("开始", "started"),

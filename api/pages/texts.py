@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from domain.policy import CLOCK_LABELS
+from domain.events import SATISFACTION_LABELS
+from domain.policy import CLOCK_LABELS, CLOCK_STATE_LABELS
 
 LANGUAGES = {"zh": "zh-CN", "en": "en"}
 
@@ -70,12 +71,10 @@ VALUES: Mapping[str, tuple[str, str]] = {
     "terminated": ("终止", "terminated"),
     "excellent": ("优秀", "excellent"), "good": ("良好", "good"), "pass": ("合格", "pass"),
     "fail": ("不合格", "fail"),
-    "satisfied": ("满意", "satisfied"), "basically_satisfied": ("基本满意", "basically satisfied"),
-    "dissatisfied": ("不满意", "dissatisfied"), "true": ("是", "yes"), "false": ("否", "no"),
+    **SATISFACTION_LABELS, "true": ("是", "yes"), "false": ("否", "no"),
     # clock states and case outcomes
-    "met": ("按时", "met"), "breached": ("超时", "breached"), "running": ("计时中", "running"),
-    "warning": ("临近超时", "warning"), "overdue": ("已超时", "overdue"),
-    "cancelled": ("已取消", "cancelled"), "paused": ("暂停（等待补充材料）", "paused for materials"),
+    **CLOCK_STATE_LABELS, "warning": ("临近超时", "warning"),
+    "paused": ("暂停（等待补充材料）", "paused for materials"),
     "achieved": ("六个一小时全部达标", "achieved six hours"),
     "missed": ("未全部达标", "missed"), "unfinished": ("未办结", "not finished"),
 }
