@@ -23,14 +23,16 @@ from domain.events import Step
 from domain.policy import Policy
 from domain.service import step_from_event
 from projections.bulk import insert_rows
-from projections.rollups import CaseRows, RollupDelta
+from projections.rollups import CaseRows, RollupDelta, stages_rollups
 from projections.tables import CaseTables, points_in_use, to_us
 
 
 def history_to_json(steps: Sequence[Step]) -> str:
     rows = []
     for s in steps:
-        data = {k: v for k, v in s.data.items() if k != "applicant"}
+        data = s.data
+        if "applicant" in data:
+            data = {k: v for k, v in data.items() if k != "applicant"}
         rows.append([s.event_id, s.type, s.occurred_at, s.recorded_at, s.ingested_at, s.actor,
                      data, s.seq, s.recorded_supplied])
     # orjson writes aware datetimes as ISO 8601 with their offset, microseconds only when set.
@@ -69,7 +71,7 @@ class RowTypes:
 
 # Bump when the projection's code changes what it writes: a new version is then built beside
 # the old one and reads switch to it once it has caught up.
-CODE_VERSION = 3
+CODE_VERSION = 4
 
 
 def fingerprint(policy: Policy, tz: tzinfo) -> str:
@@ -124,10 +126,12 @@ class CaseProjection:
             done.delta.add(self._rows(case_id, history, done.rows, done.points), self.tz, +1)
         return done
 
-    def insert(self, conn: Connection, done: Evaluated) -> None:
+    def insert(self, conn: Connection, done: Evaluated, *, building: bool = False) -> None:
+        """Insert the rows; `building`: a build's, whose rollups may be summed in at its end."""
         for table in self.tables.per_case:
             insert_rows(conn, table, done.rows[table.name])
-        done.delta.apply(conn, self.tables, self.policy.name)
+        done.delta.apply(conn, self.tables, self.policy.name,
+                         staged=building and stages_rollups(conn))
         if done.points:
             dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
             conn.execute(dialect.insert(points_in_use).on_conflict_do_nothing(),

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.schema import CreateTable
 
+from projections.rollups import without_keys
 from projections.tables import CaseTables, build_parts, case_tables, positions, read_models
 
 NAME = "cases"
@@ -103,15 +105,19 @@ def _clear_building(conn: Connection) -> None:
 
 
 def _create_tables(conn: Connection, tables: CaseTables) -> None:
-    """A version's tables without their secondary indexes: a build adds those at its end."""
+    """A version's tables without their secondary indexes (and on PostgreSQL, its rollups
+    without their keys): a build adds those at its end."""
     for table in tables.metadata.sorted_tables:
         conn.execute(CreateTable(table))
+    without_keys(conn, tables)
 
 
-def create_indexes(conn: Connection, tables: CaseTables) -> None:
-    for table in tables.metadata.sorted_tables:
-        for index in table.indexes:
-            index.create(conn, checkfirst=True)
+def index_steps(tables: CaseTables) -> list[Callable[[Connection], None]]:
+    """A version's secondary indexes, a step each (a build runs them side by side where it can);
+    a step run again finds its index there."""
+    indexes = [index for table in tables.metadata.sorted_tables for index in table.indexes]
+    clocks_first = sorted(indexes, key=lambda index: index.table is not tables.clocks)
+    return [partial(index.create, checkfirst=True) for index in clocks_first]
 
 
 def _next_prefix(*taken: str | None) -> str:

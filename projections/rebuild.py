@@ -3,11 +3,13 @@
 Catching up from notification 0 would evaluate a case once per batch it appears in, and read
 back and replace its rows each time. A build instead fixes a head (the last notification at its
 start), reads the store case by case up to that head, and writes each case once. The cases are
-split by id into parts of about equal size; each part is built by its own process when the store
-is big enough to be worth it (case evaluation is Python, so one process uses one core), and each
-part keeps its last written case beside its rows, in the same transaction, so a killed build
-resumes where every part stopped. Secondary indexes are created once all rows are in: sorting a
-finished table is much cheaper than keeping its indexes up to date row by row.
+split by id into parts of about equal size. When the store is big enough to be worth it, this
+process and fresh helper processes take parts from a shared list until none is left (case
+evaluation is Python, so one process uses one core). Each part keeps its last written case beside
+its rows, in the same transaction, so a killed build resumes where every part stopped. Secondary
+indexes are created once all rows are in: sorting a finished table is much cheaper than keeping
+its indexes up to date row by row. For the same reason, on PostgreSQL the rollups get their sums,
+and then their keys, at the end (projections/rollups.py says why only there).
 When every part is done, the version's position becomes the head, and the ordinary catch-up
 takes it from there.
 """
@@ -20,18 +22,20 @@ import os
 import signal
 import time
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from domain.events import Step
 from domain.service import step_from_state
 from projections.case_clocks import CaseProjection
-from projections.read_models import NAME, create_indexes
+from projections.read_models import NAME, index_steps
+from projections.rollups import merge_steps
 from projections.runner import save_position
-from projections.tables import build_parts, read_models
+from projections.tables import CaseTables, build_parts, read_models
 
 # (after this case, up to this case or None, up to this notification, at most this many events)
 ReadStreams = Callable[[str, str | None, int, int], list[tuple[str, int, bytes]]]
@@ -41,6 +45,10 @@ Decode = Callable[[bytes], Mapping[str, Any]]
 DONE = -1
 # Below this many events a second process costs more (its start-up) than it saves.
 PARALLEL_FROM = 200_000
+# Parts are much smaller than a process's share: whichever process is free takes the next one,
+# so a process that started later, or parts that cost more than others, leave a core idle for
+# at most one part (about a second) at the end.
+PART_EVENTS = 25_000
 
 
 @dataclass(frozen=True)
@@ -75,24 +83,43 @@ def build_by_stream(open_source: Callable[[], BuildSource], source: BuildSource,
     if head == DONE:
         return True
     todo = [p for p in parts if p is not None]
-    if len(todo) > 1:
-        _in_processes(open_source, todo, head, batch, progress, should_stop)
-    else:
-        counter = _Counter(progress, head)
-        with _fewer_collections():
+    helpers = min(workers, len(todo)) - 1
+    with _fewer_collections():
+        if helpers > 0:
+            _in_processes(open_source, source, todo, helpers, head, batch, progress,
+                          should_stop)
+        else:
+            counter = _Counter(progress, head)
             for part in todo:
                 _build_part(source, part, head, batch, counter.add, should_stop)
     with source.engine.connect() as conn:
         if conn.execute(select(build_parts.c.part).where(build_parts.c.name == NAME,
                                                          ~build_parts.c.done)).first():
             return False  # stopped before the end
+    _finish(source.engine, source.projection.tables, workers)
     with source.engine.begin() as conn:
-        create_indexes(conn, source.projection.tables)
         save_position(conn, source.projection.name, head)
         conn.execute(update(read_models).where(read_models.c.name == NAME)
                      .values(building_head=DONE))
         conn.execute(delete(build_parts).where(build_parts.c.name == NAME))
     return True
+
+
+def _finish(engine: Engine, tables: CaseTables, workers: int) -> None:
+    """Sum the staged rollups in and create the secondary indexes, each in its own transaction,
+    side by side on PostgreSQL (SQLite has one writer). Both lists put their biggest first."""
+    steps = [*merge_steps(tables), *index_steps(tables)]
+
+    def run(step: Callable[[Connection], None]) -> None:
+        with engine.begin() as conn:
+            step(conn)
+
+    if engine.dialect.name != "postgresql" or workers < 2:
+        for step in steps:
+            run(step)
+        return
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(run, steps))
 
 
 def _start(source: BuildSource, head_now: Callable[[], int],
@@ -103,7 +130,8 @@ def _start(source: BuildSource, head_now: Callable[[], int],
                             .with_for_update()).scalar()
         if head is None:
             head = head_now()
-            uppers: list[str | None] = [*source.split_streams(head, workers), None]
+            pieces = max(workers, -(-head // PART_EVENTS)) if workers > 1 else 1
+            uppers: list[str | None] = [*source.split_streams(head, pieces), None]
             conn.execute(update(read_models).where(read_models.c.name == NAME)
                          .values(building_head=head))
             conn.execute(delete(build_parts).where(build_parts.c.name == NAME))
@@ -125,10 +153,14 @@ def _build_part(source: BuildSource, part: Part, head: int, batch: int,
         histories = _next_cases(source, cursor, part.upper, head, batch)
         evaluated = source.projection.evaluate(histories)
         with source.engine.begin() as conn:  # only the writing holds the write lock
+            if conn.dialect.name == "postgresql":
+                # A crash may lose the last batches' commits, but each takes its cursor with
+                # it, so the build redoes them: no need to wait for the disk at each one.
+                conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
             if not histories:
                 conn.execute(update(build_parts).where(where).values(done=True))
                 return
-            source.projection.insert(conn, evaluated)
+            source.projection.insert(conn, evaluated, building=True)
             cursor = list(histories)[-1]  # the database's order, whatever its collation
             conn.execute(update(build_parts).where(where).values(cursor=cursor))
         add(sum(len(h) for h in histories.values()))
@@ -164,40 +196,65 @@ class _Counter:
             self.progress(self.done, max(self.head - self.done, 0))
 
 
-def _in_processes(open_source: Callable[[], BuildSource], parts: list[Part], head: int,
-                  batch: int, progress: Callable[[int, int], None] | None,
+def _in_processes(open_source: Callable[[], BuildSource], source: BuildSource,
+                  parts: list[Part], helpers: int, head: int, batch: int,
+                  progress: Callable[[int, int], None] | None,
                   should_stop: Callable[[], bool]) -> None:
-    """One process per part; this one watches, reports progress and passes on a stop."""
+    """This process and `helpers` more take parts from a shared list until none is left; this
+    one also reports progress and passes on a stop."""
     # Fresh interpreters, not forks: this process may run other threads (`serve` builds in a
     # thread beside the API), and a fork copies whatever locks they hold.
     context = multiprocessing.get_context("spawn")
     stop = context.Event()
-    counts = context.Array("q", len(parts))
-    children = [context.Process(target=_child, name=f"sixhours-build-{p.number}",
-                                args=(open_source, p, head, batch, counts, n, stop, os.getpid()))
-                for n, p in enumerate(parts)]
+    taken = context.Value("i", 0)  # the next part nobody has taken
+    counts = context.Array("q", helpers + 1)  # events written, by process (this one last)
+    children = [context.Process(target=_child, name=f"sixhours-build-{n}",
+                                args=(open_source, parts, head, batch, taken, counts, n, stop,
+                                      os.getpid()))
+                for n in range(helpers)]
     for child in children:
         child.start()
     counter = _Counter(progress, head)
+
+    def stopping() -> bool:
+        if should_stop() or any(child.exitcode not in (None, 0) for child in children):
+            stop.set()
+        counter.add(sum(counts[:]) - counter.done)
+        return stop.is_set()
+
+    def add(events: int) -> None:
+        counts[helpers] += events
+
     try:
+        for part in _take(parts, taken):
+            _build_part(source, part, head, batch, add, stopping)
+            if stop.is_set():
+                break
         while any(child.is_alive() for child in children):
-            if should_stop():
-                stop.set()
-            if any(child.exitcode not in (None, 0) for child in children):
-                stop.set()
+            stopping()
             time.sleep(0.1)
-            counter.add(sum(counts[:]) - counter.done)
     finally:
         stop.set()
         for child in children:
             child.join()
+    counter.add(sum(counts[:]) - counter.done)
     failed = [c.name for c in children if c.exitcode != 0]
     if failed:
         raise RuntimeError(f"build processes failed: {', '.join(failed)}")
 
 
-def _child(open_source: Callable[[], BuildSource], part: Part, head: int, batch: int,
-           counts: Any, slot: int, stop: Any, parent: int) -> None:
+def _take(parts: list[Part], taken: Any) -> Iterator[Part]:
+    while True:
+        with taken.get_lock():
+            n = taken.value
+            taken.value = n + 1
+        if n >= len(parts):
+            return
+        yield parts[n]
+
+
+def _child(open_source: Callable[[], BuildSource], parts: list[Part], head: int, batch: int,
+           taken: Any, counts: Any, slot: int, stop: Any, parent: int) -> None:
     _die_with(parent)
     # The parent decides when to stop (SIGTERM, Ctrl-C); a signal to the whole process group
     # must not cut a child's transaction short.
@@ -209,7 +266,10 @@ def _child(open_source: Callable[[], BuildSource], part: Part, head: int, batch:
         counts[slot] += events
 
     with _fewer_collections():
-        _build_part(source, part, head, batch, add, stop.is_set)
+        for part in _take(parts, taken):
+            _build_part(source, part, head, batch, add, stop.is_set)
+            if stop.is_set():
+                return
 
 
 @contextmanager

@@ -10,12 +10,14 @@ the open-clocks index at query time.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, tzinfo
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Table, inspect
 
+from projections.bulk import insert_rows
 from projections.tables import CaseTables
 
 NOW_DAY = 0  # the "day" of figures that are about the present state (open cases)
@@ -95,23 +97,58 @@ class RollupDelta:
             self.points.subtract(points)
             self.groups.subtract(groups)
 
-    def apply(self, conn: Connection, tables: CaseTables, policy: str) -> None:
-        _upsert(conn, tables.rollup_days, policy, self.days, ("day", "metric", "label"))
-        _upsert(conn, tables.rollup_points, policy, self.points,
-                ("day", "service_point", "channel", "category", "metric", "label"))
-        _upsert(conn, tables.rollup_groups, policy, self.groups, ("day", "grp", "metric", "label"))
+    def apply(self, conn: Connection, tables: CaseTables, policy: str, *,
+              staged: bool = False) -> None:
+        """Add the changes to the rollups, or (`staged`, in a build) append them to the staged
+        rollups, for `merge_staged` to sum in at the build's end."""
+        deltas: tuple[Counter[Any], ...] = (self.days, self.points, self.groups)
+        for table, staged_table, delta in zip(tables.rollups, tables.staged_rollups, deltas,
+                                              strict=True):
+            columns = [c.name for c in table.columns]
+            rows = [(policy, *key, n) for key, n in delta.items() if n != 0]
+            if staged:
+                insert_rows(conn, staged_table, rows, columns=columns)
+            else:
+                insert_rows(conn, table, rows, columns=columns, add_on_conflict="n")
 
 
-def _upsert(conn: Connection, table: Table, policy: str, delta: Counter[Any],
-            names: tuple[str, ...]) -> None:
-    rows = [(policy, *key, n) for key, n in delta.items() if n != 0]
-    if not rows:
+def stages_rollups(conn: Connection) -> bool:
+    """Whether a build appends its rollup changes and sums them at its end (PostgreSQL), or
+    adds them batch by batch (SQLite).
+
+    On PostgreSQL an upsert costs several times a plain COPY (a speculative insertion per row),
+    and a key appears in few cases of a build (most rollup rows are one case's): appending, then
+    grouping once and adding the key afterwards, is a sort instead of an index probe per row.
+    SQLite's upsert into a table that is its key costs about what the append would, and its
+    single writer would do the grouping at the end alone, so it adds as it goes."""
+    return conn.dialect.name == "postgresql"
+
+
+def without_keys(conn: Connection, tables: CaseTables) -> None:
+    """A new version's rollups take a build's sums before they get their key (see above)."""
+    if stages_rollups(conn):
+        for table in tables.rollups:
+            conn.exec_driver_sql(f"ALTER TABLE {table.name} DROP CONSTRAINT {table.name}_pkey")
+
+
+def merge_steps(tables: CaseTables) -> list[Callable[[Connection], None]]:
+    """How a build's staged rollup changes become its rollups, a step per rollup, each to run
+    in its own transaction (side by side on PostgreSQL). Each sums the staged changes in,
+    clears them and keys the rollup; run again after a crash, it finds nothing to add."""
+    pairs = zip(tables.rollups, tables.staged_rollups, strict=True)
+    by_point_first = sorted(pairs, key=lambda pair: pair[0] is not tables.rollup_points)
+    return [partial(_merge, table, staged) for table, staged in by_point_first]
+
+
+def _merge(table: Table, staged: Table, conn: Connection) -> None:
+    if not stages_rollups(conn):
         return
-    columns = ("policy", *names, "n")
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    keys = [c.name for c in table.primary_key.columns]
-    # Both SQLite and PostgreSQL take this upsert; the driver's executemany takes plain tuples.
+    keys = ", ".join(c.name for c in table.primary_key.columns)
+    conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")  # group in memory, not on disk
     conn.exec_driver_sql(
-        f"INSERT INTO {table.name} ({', '.join(columns)}) "
-        f"VALUES ({', '.join([mark] * len(columns))}) "
-        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET n = {table.name}.n + excluded.n", rows)
+        f"INSERT INTO {table.name} ({keys}, n) SELECT {keys}, CAST(sum(n) AS BIGINT) "
+        f"FROM {staged.name} GROUP BY {keys} HAVING sum(n) <> 0")
+    conn.exec_driver_sql(f"TRUNCATE {staged.name}")
+    if not inspect(conn).get_pk_constraint(table.name)["constrained_columns"]:
+        conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD CONSTRAINT {table.name}_pkey "
+                             f"PRIMARY KEY ({keys})")

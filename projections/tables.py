@@ -27,6 +27,7 @@ from sqlalchemy import (
 metadata = MetaData()
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ONE_US = timedelta(microseconds=1)
 
 
 @overload
@@ -38,10 +39,8 @@ def to_us(moment: datetime | None) -> int | None: ...
 
 
 def to_us(moment: datetime | None) -> int | None:
-    if moment is None:
-        return None
-    delta = moment - EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    # timedelta // timedelta is exact integer arithmetic, done in C in one step.
+    return None if moment is None else (moment - EPOCH) // ONE_US
 
 
 @overload
@@ -122,18 +121,31 @@ points_in_use = Table(
 # --- the case projection: one set of tables per version, side by side ---------------------------
 
 
+# Narrow rows found by their primary key: on SQLite the table is its key's b-tree, so an insert
+# writes one b-tree instead of a rowid table plus the key's index (a build writes millions).
+# The case histories are wide, and stay in a rowid table.
+NARROW: dict[str, Any] = {"sqlite_with_rowid": False}
+
+
+def _key(length: int) -> Any:
+    """Text compared byte by byte on both backends: SQLite always does; on PostgreSQL the "C"
+    collation also makes sorting and indexing these ASCII ids and labels several times cheaper
+    than a locale's rules (a build sorts millions of them)."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
 def _case_dimensions() -> list[Column[Any]]:
     """Copied onto every row the report counts, so that it counts without joins."""
-    return [Column("service_point", String(64)), Column("channel", String(16)),
-            Column("category", String(16)), Column("last_event_us", BigInteger, nullable=False)]
+    return [Column("service_point", _key(64)), Column("channel", _key(16)),
+            Column("category", _key(16)), Column("last_event_us", BigInteger, nullable=False)]
 
 
 def _rollup_key(*dims: Column[Any]) -> list[Column[Any]]:
-    return [Column("policy", String(64), primary_key=True),
+    return [Column("policy", _key(64), primary_key=True),
             Column("day", Integer, primary_key=True),  # local date as YYYYMMDD; 0 = "now"
             *dims,
-            Column("metric", String(12), primary_key=True),  # clock | case | satisfaction | volume
-            Column("label", String(32), primary_key=True),  # e.g. review:met, achieved, received
+            Column("metric", _key(12), primary_key=True),  # clock | case | satisfaction | volume
+            Column("label", _key(32), primary_key=True),  # e.g. review:met, achieved, received
             Column("n", BigInteger, nullable=False)]
 
 
@@ -152,6 +164,9 @@ class CaseTables:
     rollup_days: Table  # totals per local day: the headline report reads only this
     rollup_points: Table  # per day x service point x channel x category
     rollup_groups: Table  # per day x group
+    # A build's rollup contributions, appended without a key and summed into the rollups once
+    # at its end (see projections/rebuild.py); empty otherwise.
+    staged_rollups: tuple[Table, Table, Table]
 
     @property
     def per_case(self) -> tuple[Table, ...]:
@@ -169,14 +184,15 @@ def case_tables(prefix: str = "rm_") -> CaseTables:
     p = prefix
     cases = Table(
         f"{p}cases", md,
-        Column("case_id", String(64), primary_key=True),
-        Column("area", String(8)),
+        Column("case_id", _key(64), primary_key=True),
+        Column("area", _key(8)),
         Column("received_us", BigInteger),
         Column("reviewed_us", BigInteger),
-        Column("decision", String(8)),
+        Column("decision", _key(8)),
         Column("withdrawn_us", BigInteger),
         Column("closed_us", BigInteger),
         *_case_dimensions(),
+        **NARROW,
     )
     Index(f"{p}cases_last_event", cases.c.last_event_us)
     # The per-case facts: its events without personal data (JSON), enough to re-evaluate the
@@ -184,38 +200,41 @@ def case_tables(prefix: str = "rm_") -> CaseTables:
     # the narrow tables the report scans stay narrow.
     histories = Table(
         f"{p}case_histories", md,
-        Column("case_id", String(64), primary_key=True),
+        Column("case_id", _key(64), primary_key=True),
         Column("last_event_us", BigInteger, nullable=False),
         Column("history", Text, nullable=False),
     )
     Index(f"{p}case_histories_last_event", histories.c.last_event_us)
     groups = Table(
         f"{p}case_groups", md,
-        Column("case_id", String(64), primary_key=True),
-        Column("grp", String(16), primary_key=True),
+        Column("case_id", _key(64), primary_key=True),
+        Column("grp", _key(16), primary_key=True),
+        **NARROW,
     )
     calls = Table(
         f"{p}calls", md,
-        Column("case_id", String(64), primary_key=True),
+        Column("case_id", _key(64), primary_key=True),
         Column("seq", Integer, primary_key=True),
         Column("at_us", BigInteger, nullable=False),
         Column("reached", Boolean, nullable=False),
-        Column("satisfaction", String(24)),
+        Column("satisfaction", _key(24)),
         *_case_dimensions(),
+        **NARROW,
     )
     clocks = Table(
         f"{p}clocks", md,
-        Column("policy", String(64), primary_key=True),
-        Column("case_id", String(64), primary_key=True),
-        Column("clock", String(16), primary_key=True),
+        Column("policy", _key(64), primary_key=True),
+        Column("case_id", _key(64), primary_key=True),
+        Column("clock", _key(16), primary_key=True),
         # met | breached | cancelled once decided; open while it runs (overdue is derived)
-        Column("state", String(12), nullable=False),
+        Column("state", _key(12), nullable=False),
         Column("started_us", BigInteger, nullable=False),
         Column("stopped_us", BigInteger),
         Column("due_us", BigInteger, nullable=False),  # excluding a pause still open
         Column("decision_us", BigInteger),
         Column("pause_began_us", BigInteger),  # an open pause: the due time moves with it
         *_case_dimensions(),
+        **NARROW,
     )
     # Open clocks by due time: what monitors and the report's overdue merge read.
     Index(f"{p}clocks_open_due", clocks.c.policy, clocks.c.state, clocks.c.due_us)
@@ -224,18 +243,22 @@ def case_tables(prefix: str = "rm_") -> CaseTables:
           clocks.c.decision_us, clocks.c.last_event_us)
     outcomes = Table(
         f"{p}outcomes", md,
-        Column("policy", String(64), primary_key=True),
-        Column("case_id", String(64), primary_key=True),
-        Column("outcome", String(12), nullable=False),
+        Column("policy", _key(64), primary_key=True),
+        Column("case_id", _key(64), primary_key=True),
+        Column("outcome", _key(12), nullable=False),
         Column("finished_us", BigInteger, nullable=False),
         *_case_dimensions(),
+        **NARROW,
     )
-    rollup_days = Table(f"{p}rollup_days", md, *_rollup_key())
+    rollup_days = Table(f"{p}rollup_days", md, *_rollup_key(), **NARROW)
     rollup_points = Table(f"{p}rollup_points", md, *_rollup_key(
-        Column("service_point", String(64), primary_key=True),
-        Column("channel", String(16), primary_key=True),
-        Column("category", String(16), primary_key=True)))
+        Column("service_point", _key(64), primary_key=True),
+        Column("channel", _key(16), primary_key=True),
+        Column("category", _key(16), primary_key=True)), **NARROW)
     rollup_groups = Table(f"{p}rollup_groups", md, *_rollup_key(
-        Column("grp", String(16), primary_key=True)))
-    return CaseTables(p, md, cases, histories, groups, calls, clocks, outcomes, rollup_days,
-                      rollup_points, rollup_groups)
+        Column("grp", _key(16), primary_key=True)), **NARROW)
+    rollups = (rollup_days, rollup_points, rollup_groups)
+    staged = tuple(Table(f"{t.name}_staged", md, *[Column(c.name, c.type) for c in t.columns])
+                   for t in rollups)
+    return CaseTables(p, md, cases, histories, groups, calls, clocks, outcomes, *rollups,
+                      staged)  # type: ignore[arg-type]
