@@ -22,18 +22,24 @@ INDEX_TABLE = "sixhours_event_ids"
 CHUNK = 900  # below SQLite's default limit of bound parameters
 
 
-# Every step-th event in stream order, in one pass over the stream index (an OFFSET query per
-# cut would walk the index again from its start for each one).
-SPLITS = ("SELECT originator_id FROM (SELECT originator_id, row_number() OVER "
-          "(ORDER BY originator_id, originator_version) AS n FROM {table} WHERE {upto}) AS numbered "
-          "WHERE {is_cut}")
+# Events sampled per part to place the cuts between parts.
+SAMPLES_PER_PART = 32
 
 
-def _split_step(total: int, parts: int) -> int:
-    return max(-(-total // max(parts, 1)), 1)
+def _sampled_ids(max_id: int, parts: int) -> list[int]:
+    """Notification ids spread evenly over the log: every event is as likely to be picked, so
+    the cases they belong to, in case order, cut the events into runs of about equal size
+    (with many small parts, whose sizes need not be exact)."""
+    samples = min(max_id, parts * SAMPLES_PER_PART)
+    return [max_id * (n + 1) // samples for n in range(samples)]
 
 
-def _chunks(items: Sequence[str]) -> list[Sequence[str]]:
+def _cuts(case_ids: list[str], parts: int) -> list[str]:
+    ordered = sorted(case_ids)
+    return sorted({ordered[len(ordered) * n // parts] for n in range(1, parts)}) if ordered else []
+
+
+def _chunks(items: Sequence[Any]) -> list[Sequence[Any]]:
     return [items[i:i + CHUNK] for i in range(0, len(items), CHUNK)]
 
 
@@ -88,12 +94,13 @@ class SQLiteCaseRecorder(SQLiteApplicationRecorder):
 
     def select_stream_splits(self, max_id: int, parts: int) -> list[str]:
         """Case ids that cut the events up to `max_id` into `parts` runs of about equal size."""
+        found: list[str] = []
         with self.datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT count(*) FROM {self.events_table_name} WHERE rowid <= ?", (max_id,))
-            c.execute(SPLITS.format(table=self.events_table_name, upto="rowid <= ?",
-                                    is_cut="n % ? = 0"),
-                      (max_id, _split_step(c.fetchone()[0], parts)))
-            return sorted({row[0] for row in c.fetchall()})
+            for chunk in _chunks(_sampled_ids(max_id, parts)):
+                c.execute(f"SELECT originator_id FROM {self.events_table_name} "
+                          f"WHERE rowid IN ({','.join('?' * len(chunk))})", chunk)
+                found.extend(row[0] for row in c.fetchall())
+        return _cuts(found, parts)
 
     def select_event_cases(self, event_ids: Sequence[str]) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -169,14 +176,9 @@ class PostgresCaseRecorder(PostgresApplicationRecorder):
         """Case ids that cut the events up to `max_id` into `parts` runs of about equal size."""
         table = Identifier(self.datastore.schema, self.events_table_name)
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute(SQL("SELECT count(*) AS n FROM {} WHERE notification_id <= %s").format(
-                table), (max_id,))
-            counted = curs.fetchone()
-            step = _split_step(counted["n"] if counted else 0, parts)
-            curs.execute(SQL(SPLITS.format(table="{}", upto="notification_id <= %s",
-                                           is_cut="mod(n, %s) = 0")).format(
-                table), (max_id, step))
-            return sorted({row["originator_id"] for row in curs.fetchall()})
+            curs.execute(SQL("SELECT originator_id FROM {} WHERE notification_id = ANY(%b)")
+                         .format(table), (_sampled_ids(max_id, parts),))
+            return _cuts([row["originator_id"] for row in curs.fetchall()], parts)
 
     def select_event_cases(self, event_ids: Sequence[str]) -> dict[str, str]:
         if not event_ids:
