@@ -33,7 +33,7 @@ from domain.events import Step
 from domain.service import step_from_state
 from projections.case_clocks import CaseProjection
 from projections.read_models import NAME, index_steps
-from projections.rollups import merge_steps
+from projections.rollups import key_steps, merge_steps
 from projections.runner import save_position
 from projections.tables import CaseTables, build_parts, read_models
 
@@ -106,20 +106,20 @@ def build_by_stream(open_source: Callable[[], BuildSource], source: BuildSource,
 
 
 def _finish(engine: Engine, tables: CaseTables, workers: int) -> None:
-    """Sum the staged rollups in and create the secondary indexes, each in its own transaction,
-    side by side on PostgreSQL (SQLite has one writer). Both lists put their biggest first."""
-    steps = [*merge_steps(tables), *index_steps(tables)]
+    """Sum the staged rollups in and create the secondary indexes, then key the rollups: each
+    step in its own transaction, side by side on PostgreSQL (SQLite has one writer)."""
 
     def run(step: Callable[[Connection], None]) -> None:
         with engine.begin() as conn:
             step(conn)
 
-    if engine.dialect.name != "postgresql" or workers < 2:
-        for step in steps:
-            run(step)
-        return
-    with ThreadPoolExecutor(workers) as pool:
-        list(pool.map(run, steps))
+    for steps in ([*merge_steps(tables), *index_steps(tables)], key_steps(tables)):
+        if engine.dialect.name != "postgresql" or workers < 2:
+            for step in steps:
+                run(step)
+        else:
+            with ThreadPoolExecutor(workers) as pool:
+                list(pool.map(run, steps))
 
 
 def _start(source: BuildSource, head_now: Callable[[], int],

@@ -131,24 +131,44 @@ def without_keys(conn: Connection, tables: CaseTables) -> None:
             conn.exec_driver_sql(f"ALTER TABLE {table.name} DROP CONSTRAINT {table.name}_pkey")
 
 
+# The staged changes are summed in halves (even and odd days), side by side.
+HALVES = 2
+
+
 def merge_steps(tables: CaseTables) -> list[Callable[[Connection], None]]:
-    """How a build's staged rollup changes become its rollups, a step per rollup, each to run
-    in its own transaction (side by side on PostgreSQL). Each sums the staged changes in,
-    clears them and keys the rollup; run again after a crash, it finds nothing to add."""
+    """How a build's staged rollup changes are summed into its rollups: steps that may run side
+    by side, each in its own transaction, the biggest first. A step finds its half of the
+    rollup already summed when it runs again after a crash, and does nothing."""
     pairs = zip(tables.rollups, tables.staged_rollups, strict=True)
     by_point_first = sorted(pairs, key=lambda pair: pair[0] is not tables.rollup_points)
-    return [partial(_merge, table, staged) for table, staged in by_point_first]
+    return [partial(_sum_half, table, staged, half)
+            for table, staged in by_point_first for half in range(HALVES)]
 
 
-def _merge(table: Table, staged: Table, conn: Connection) -> None:
+def key_steps(tables: CaseTables) -> list[Callable[[Connection], None]]:
+    """After `merge_steps`: key each rollup and clear its staged changes."""
+    return [partial(_key, table, staged)
+            for table, staged in zip(tables.rollups, tables.staged_rollups, strict=True)]
+
+
+def _sum_half(table: Table, staged: Table, half: int, conn: Connection) -> None:
     if not stages_rollups(conn):
+        return
+    mine = f"mod(day, {HALVES}) = {half}"  # PostgreSQL only, see stages_rollups
+    if conn.exec_driver_sql(f"SELECT 1 FROM {table.name} WHERE {mine} LIMIT 1").first():
         return
     keys = ", ".join(c.name for c in table.primary_key.columns)
     conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")  # group in memory, not on disk
     conn.exec_driver_sql(
         f"INSERT INTO {table.name} ({keys}, n) SELECT {keys}, CAST(sum(n) AS BIGINT) "
-        f"FROM {staged.name} GROUP BY {keys} HAVING sum(n) <> 0")
-    conn.exec_driver_sql(f"TRUNCATE {staged.name}")
+        f"FROM {staged.name} WHERE {mine} GROUP BY {keys} HAVING sum(n) <> 0")
+
+
+def _key(table: Table, staged: Table, conn: Connection) -> None:
+    if not stages_rollups(conn):
+        return
     if not inspect(conn).get_pk_constraint(table.name)["constrained_columns"]:
+        keys = ", ".join(c.name for c in table.primary_key.columns)
         conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD CONSTRAINT {table.name}_pkey "
                              f"PRIMARY KEY ({keys})")
+    conn.exec_driver_sql(f"TRUNCATE {staged.name}")
