@@ -117,9 +117,24 @@ class Seeder:
 
 
 def until(browser: Any, check: Callable[[Any], Any], what: str, timeout: float = 20) -> Any:
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.common.exceptions import (
+        NoSuchElementException,
+        StaleElementReferenceException,
+        WebDriverException,
+    )
     from selenium.webdriver.support.ui import WebDriverWait
 
     # A page being replaced can hand back an element that is gone a moment later: look again.
     retry = (NoSuchElementException, StaleElementReferenceException)
-    return WebDriverWait(browser, timeout, ignored_exceptions=retry).until(check, f"waited for {what}")
+
+    def look(b: Any) -> Any:
+        try:
+            return check(b)
+        except WebDriverException as error:
+            # Chromium's driver sometimes reports such an element as an "unknown error" of
+            # its inspector instead of a stale element (seen in CI, chromedriver 156).
+            if "does not belong to the document" in (error.msg or ""):
+                return False
+            raise
+
+    return WebDriverWait(browser, timeout, ignored_exceptions=retry).until(look, f"waited for {what}")
