@@ -47,8 +47,9 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[tuple[Any, ...]],
 def _copy(conn: Connection, table: Table, columns: Sequence[str],
           rows: Sequence[tuple[Any, ...]]) -> None:
     """COPY in binary: a fraction of the server's work of an INSERT, and no text escaping."""
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
+    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+    with (conn.connection.driver_connection.cursor() as cursor,  # type: ignore[union-attr]
+          cursor.copy(statement) as copy):
         copy.set_types([_pg_type(table, c) for c in columns])
         for row in rows:
             copy.write_row(row)
