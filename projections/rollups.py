@@ -100,7 +100,7 @@ class RollupDelta:
     def apply(self, conn: Connection, tables: CaseTables, policy: str, *,
               staged: bool = False) -> None:
         """Add the changes to the rollups, or (`staged`, in a build) append them to the staged
-        rollups, for `merge_staged` to sum in at the build's end."""
+        rollups, for `merge_steps` to sum in at the build's end."""
         deltas: tuple[Counter[Any], ...] = (self.days, self.points, self.groups)
         for table, staged_table, delta in zip(tables.rollups, tables.staged_rollups, deltas,
                                               strict=True):

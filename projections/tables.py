@@ -127,7 +127,7 @@ points_in_use = Table(
 NARROW: dict[str, Any] = {"sqlite_with_rowid": False}
 
 
-def _key(length: int) -> Any:
+def _text(length: int) -> Any:
     """Text compared byte by byte on both backends: SQLite always does; on PostgreSQL the "C"
     collation also makes sorting and indexing these ASCII ids and labels several times cheaper
     than a locale's rules (a build sorts millions of them)."""
@@ -136,16 +136,16 @@ def _key(length: int) -> Any:
 
 def _case_dimensions() -> list[Column[Any]]:
     """Copied onto every row the report counts, so that it counts without joins."""
-    return [Column("service_point", _key(64)), Column("channel", _key(16)),
-            Column("category", _key(16)), Column("last_event_us", BigInteger, nullable=False)]
+    return [Column("service_point", _text(64)), Column("channel", _text(16)),
+            Column("category", _text(16)), Column("last_event_us", BigInteger, nullable=False)]
 
 
 def _rollup_key(*dims: Column[Any]) -> list[Column[Any]]:
-    return [Column("policy", _key(64), primary_key=True),
+    return [Column("policy", _text(64), primary_key=True),
             Column("day", Integer, primary_key=True),  # local date as YYYYMMDD; 0 = "now"
             *dims,
-            Column("metric", _key(12), primary_key=True),  # clock | case | satisfaction | volume
-            Column("label", _key(32), primary_key=True),  # e.g. review:met, achieved, received
+            Column("metric", _text(12), primary_key=True),  # clock | case | satisfaction | volume
+            Column("label", _text(32), primary_key=True),  # e.g. review:met, achieved, received
             Column("n", BigInteger, nullable=False)]
 
 
@@ -164,8 +164,8 @@ class CaseTables:
     rollup_days: Table  # totals per local day: the headline report reads only this
     rollup_points: Table  # per day x service point x channel x category
     rollup_groups: Table  # per day x group
-    # A build's rollup contributions, appended without a key and summed into the rollups once
-    # at its end (see projections/rebuild.py); empty otherwise.
+    # A build's rollup contributions on PostgreSQL, appended without a key and summed into the
+    # rollups at its end (projections/rollups.py, `stages_rollups`); empty otherwise.
     staged_rollups: tuple[Table, Table, Table]
 
     @property
@@ -184,11 +184,11 @@ def case_tables(prefix: str = "rm_") -> CaseTables:
     p = prefix
     cases = Table(
         f"{p}cases", md,
-        Column("case_id", _key(64), primary_key=True),
-        Column("area", _key(8)),
+        Column("case_id", _text(64), primary_key=True),
+        Column("area", _text(8)),
         Column("received_us", BigInteger),
         Column("reviewed_us", BigInteger),
-        Column("decision", _key(8)),
+        Column("decision", _text(8)),
         Column("withdrawn_us", BigInteger),
         Column("closed_us", BigInteger),
         *_case_dimensions(),
@@ -200,34 +200,34 @@ def case_tables(prefix: str = "rm_") -> CaseTables:
     # the narrow tables the report scans stay narrow.
     histories = Table(
         f"{p}case_histories", md,
-        Column("case_id", _key(64), primary_key=True),
+        Column("case_id", _text(64), primary_key=True),
         Column("last_event_us", BigInteger, nullable=False),
         Column("history", Text, nullable=False),
     )
     Index(f"{p}case_histories_last_event", histories.c.last_event_us)
     groups = Table(
         f"{p}case_groups", md,
-        Column("case_id", _key(64), primary_key=True),
-        Column("grp", _key(16), primary_key=True),
+        Column("case_id", _text(64), primary_key=True),
+        Column("grp", _text(16), primary_key=True),
         **NARROW,
     )
     calls = Table(
         f"{p}calls", md,
-        Column("case_id", _key(64), primary_key=True),
+        Column("case_id", _text(64), primary_key=True),
         Column("seq", Integer, primary_key=True),
         Column("at_us", BigInteger, nullable=False),
         Column("reached", Boolean, nullable=False),
-        Column("satisfaction", _key(24)),
+        Column("satisfaction", _text(24)),
         *_case_dimensions(),
         **NARROW,
     )
     clocks = Table(
         f"{p}clocks", md,
-        Column("policy", _key(64), primary_key=True),
-        Column("case_id", _key(64), primary_key=True),
-        Column("clock", _key(16), primary_key=True),
+        Column("policy", _text(64), primary_key=True),
+        Column("case_id", _text(64), primary_key=True),
+        Column("clock", _text(16), primary_key=True),
         # met | breached | cancelled once decided; open while it runs (overdue is derived)
-        Column("state", _key(12), nullable=False),
+        Column("state", _text(12), nullable=False),
         Column("started_us", BigInteger, nullable=False),
         Column("stopped_us", BigInteger),
         Column("due_us", BigInteger, nullable=False),  # excluding a pause still open
@@ -243,20 +243,20 @@ def case_tables(prefix: str = "rm_") -> CaseTables:
           clocks.c.decision_us, clocks.c.last_event_us)
     outcomes = Table(
         f"{p}outcomes", md,
-        Column("policy", _key(64), primary_key=True),
-        Column("case_id", _key(64), primary_key=True),
-        Column("outcome", _key(12), nullable=False),
+        Column("policy", _text(64), primary_key=True),
+        Column("case_id", _text(64), primary_key=True),
+        Column("outcome", _text(12), nullable=False),
         Column("finished_us", BigInteger, nullable=False),
         *_case_dimensions(),
         **NARROW,
     )
     rollup_days = Table(f"{p}rollup_days", md, *_rollup_key(), **NARROW)
     rollup_points = Table(f"{p}rollup_points", md, *_rollup_key(
-        Column("service_point", _key(64), primary_key=True),
-        Column("channel", _key(16), primary_key=True),
-        Column("category", _key(16), primary_key=True)), **NARROW)
+        Column("service_point", _text(64), primary_key=True),
+        Column("channel", _text(16), primary_key=True),
+        Column("category", _text(16), primary_key=True)), **NARROW)
     rollup_groups = Table(f"{p}rollup_groups", md, *_rollup_key(
-        Column("grp", _key(16), primary_key=True)), **NARROW)
+        Column("grp", _text(16), primary_key=True)), **NARROW)
     rollups = (rollup_days, rollup_points, rollup_groups)
     staged = tuple(Table(f"{t.name}_staged", md, *[Column(c.name, c.type) for c in t.columns])
                    for t in rollups)
