@@ -173,6 +173,9 @@ def _time_string(value: object, name: str) -> object:
     return value
 
 
+# The payload field that names a service point, by step type.
+POINT_FIELDS: Mapping[str, str] = {"application_received": "service_point",
+                                   "transferred": "to_service_point"}
 # type -> field -> (check, required)
 PAYLOADS: Mapping[str, Mapping[str, tuple[Check, bool]]] = {
     "application_received": {

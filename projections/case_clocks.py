@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Table, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from domain.clocks import DECIDED, CaseEvaluation, evaluate
-from domain.events import Step
+from domain.events import POINT_FIELDS, Step
 from domain.policy import Policy
 from domain.service import step_from_event
 from projections.bulk import insert_rows
@@ -171,8 +171,8 @@ class CaseProjection:
                               default_area)
         f = evaluation.facts
         for s in history:
-            used.update(p for p in (s.data.get("service_point"), s.data.get("to_service_point"))
-                        if p)
+            if s.type in POINT_FIELDS:
+                used.add(s.data[POINT_FIELDS[s.type]])
         dims = (f.service_point, f.channel, f.category, to_us(f.last_event_at or last))
         case_row = row.cases(case_id, f.area, to_us(f.received_at), to_us(f.reviewed_at),
                              f.decision, to_us(f.withdrawn_at), to_us(f.closed_at), *dims)
