@@ -48,7 +48,7 @@ def sync_read_models(engine: Engine, source: NotificationSource, streams: Stream
         built = build_by_stream(partial(streams.open_elsewhere, prefix), here,
                                 lambda: source.max_notification_id() or 0,
                                 workers=streams.workers, parallel_from=streams.parallel_from,
-                                progress=_stage(progress, "rebuild"),
+                                progress=stage(progress, "rebuild"),
                                 **options)
         if not built:
             return CatchUp(0, 0, 0.0)
@@ -67,10 +67,11 @@ def sync_read_models(engine: Engine, source: NotificationSource, streams: Stream
         state = plan(engine, fingerprint)
     assert state.active is not None
     return catch_up(engine, source, projection_for(state.active),
-                    progress=_stage(progress, "catch-up"), **options)
+                    progress=stage(progress, "catch-up"), **options)
 
 
-def _stage(progress: Progress | None, stage: str) -> Callable[[int, int], None] | None:
+def stage(progress: Progress | None, name: str) -> Callable[[int, int], None] | None:
+    """A runner's (done, left) reports as one named stage of `progress`."""
     if progress is None:
         return None
-    return lambda done, left: progress(stage, done, done + left)
+    return lambda done, left: progress(name, done, done + left)

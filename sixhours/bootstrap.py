@@ -25,7 +25,7 @@ from projections.read_models import versions
 from projections.rebuild import BuildSource
 from projections.runner import CatchUp, StoreNotifications
 from projections.side_tables import create_side_tables
-from projections.sync import Streams, sync_read_models
+from projections.sync import Streams, stage, sync_read_models
 from projections.tables import CaseTables, case_tables, metadata
 from sixhours.files import read_yaml
 from sixhours.recorders import OrjsonTranscoder
@@ -156,7 +156,9 @@ class Container:
                                 self.case_projection, progress=progress, rebuild=rebuild,
                                 batch=batch, should_stop=should_stop)
         # The store's hash chain follows the same notifications (issue 6: tamper evidence).
-        extend_chain(self.engine, self.service.recorder, should_stop=should_stop)
+        # Its first pass over a freshly imported store takes about as long as the rebuild.
+        extend_chain(self.engine, self.service.recorder, should_stop=should_stop,
+                     progress=stage(progress, "hash chain"))
         return done
 
     def streams(self) -> Streams:
