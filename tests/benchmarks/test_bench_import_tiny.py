@@ -5,11 +5,16 @@ No timing assertions: speeds are measured by the full run and recorded in docs/B
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.benchmarks.bench_import import run
+from tests.benchmarks.bench_import import _tree_rss_kib, _tree_rss_kib_by_scan, run
 from tests.conftest import require_postgres
 
 
@@ -37,3 +42,34 @@ def test_a_tiny_import_benchmark_measures_everything(backend: str, tmp_path: Pat
     assert r["baseline"]["events_per_s"] > 0
     assert r["ratio_import_to_baseline"] > 0
     assert set(r["targets"]) == {"import_events_per_s", "import_peak_rss_mb", "report_max_s"}
+
+
+def test_the_rss_sampler_counts_a_process_and_its_descendants() -> None:
+    """The walk down the tree gives what a scan of every process gives, grandchildren included."""
+    script = ("import subprocess, sys, time; memory = bytearray(30_000_000); "
+              "child = subprocess.Popen([sys.executable, '-c', "
+              "'import time; memory = bytearray(60_000_000); time.sleep(30)']); "
+              "time.sleep(30)")
+    parent = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        walked = 0
+        for _ in range(100):  # until the grandchild has its memory
+            walked = _tree_rss_kib(parent.pid)
+            if walked > 90_000:
+                break
+            time.sleep(0.1)
+        assert walked > 90_000
+        assert abs(walked - _tree_rss_kib_by_scan(parent.pid)) < 2_000
+    finally:
+        for pid in _descendants(parent.pid):
+            os.kill(pid, signal.SIGKILL)
+        parent.kill()
+        parent.wait()
+
+
+def _descendants(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found += [int(child), *_descendants(int(child))]
+    return found
