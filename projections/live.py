@@ -80,17 +80,18 @@ class ListenWakeup:
             self.conn = None
 
 
-def run_worker(sync: Callable[[Callable[[], bool]], Any], wakeup: Wakeup, stop: threading.Event,
+def run_worker(sync: Callable[[Callable[[], bool]], bool], wakeup: Wakeup, stop: threading.Event,
                *, idle: float = 1.0, retry: float = 2.0) -> None:
-    """Call `sync(should_stop)` whenever there may be new events, until `stop` is set.
+    """Call `sync(should_stop)` whenever there may be new events, and again straight away while
+    it answers that work is left, until `stop` is set.
 
     Storage outages are logged and retried: the worker never exits on them."""
     while not stop.is_set():
         try:
-            sync(stop.is_set)
+            more = sync(stop.is_set)
         except Exception as error:  # noqa: BLE001 - a worker outlives outages; it logs them
             log.warning("projection pass failed, retrying in %.0fs: %s", retry, error)
             stop.wait(retry)
             continue
-        if not stop.is_set():
+        if not stop.is_set() and not more:
             wakeup.wait(idle)

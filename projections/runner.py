@@ -56,8 +56,10 @@ def save_position(conn: Connection, name: str, position: int) -> None:
 
 def catch_up(engine: Engine, source: NotificationSource, projection: Projection, *,
              batch: int = BATCH, progress: Callable[[int, int], None] | None = None,
-             should_stop: Callable[[], bool] = lambda: False) -> CatchUp:
-    """Apply every notification after the projection's position; return how far it got.
+             should_stop: Callable[[], bool] = lambda: False,
+             limit: int | None = None) -> CatchUp:
+    """Apply every notification after the projection's position (or, with `limit`, the batches
+    that reach that many); return how far it got.
 
     `should_stop` is asked between batches, so a stop request never splits a batch."""
     started = time.perf_counter()
@@ -65,7 +67,7 @@ def catch_up(engine: Engine, source: NotificationSource, projection: Projection,
         position = position_of(conn, projection.name)
     target = source.max_notification_id() or 0
     processed = 0
-    while position < target and not should_stop():
+    while position < target and not should_stop() and (limit is None or processed < limit):
         notifications = source.read(position, batch)
         if not notifications:
             break

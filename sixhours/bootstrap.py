@@ -17,13 +17,14 @@ from domain.network import Network
 from domain.policy import Policy, builtin_policies, policy_from_mapping
 from domain.service import CaseService
 from projections.case_clocks import CaseProjection, fingerprint
+from projections.hash_chain import NAME as CHAIN
 from projections.hash_chain import extend_chain
 from projections.live import ListenWakeup, PollingWakeup, Wakeup, run_worker
 from projections.network_store import load_network
 from projections.queries import ReportQueries
 from projections.read_models import versions
 from projections.rebuild import BuildSource
-from projections.runner import CatchUp, StoreNotifications
+from projections.runner import BATCH, CatchUp, StoreNotifications, position_of
 from projections.side_tables import create_side_tables
 from projections.sync import Streams, stage, sync_read_models
 from projections.tables import CaseTables, case_tables, metadata
@@ -88,6 +89,11 @@ def read_model_engine(url: str, *, durable: bool = False) -> Engine:
     return create_engine(sa_url, pool_pre_ping=True)
 
 
+# Events of the hash chain per worker pass: one batch, a fraction of a second, so that a long
+# backlog of the chain delays the read models by no more than that.
+CHAIN_SLICE = BATCH
+
+
 @dataclass
 class Container:
     settings: Settings
@@ -147,7 +153,8 @@ class Container:
         return StoreNotifications(self.service.recorder, self.service.mapper)
 
     def catch_up(self, progress: Any = None, *, rebuild: bool = False, batch: int | None = None,
-                 should_stop: Callable[[], bool] = lambda: False) -> CatchUp:
+                 should_stop: Callable[[], bool] = lambda: False,
+                 chain_limit: int | None = None) -> CatchUp:
         """Bring the read model to the current code and policy, then up to the last event.
 
         A version being built (after a code or policy change, or on request) is caught up
@@ -157,9 +164,22 @@ class Container:
                                 batch=batch, should_stop=should_stop)
         # The store's hash chain follows the same notifications (issue 6: tamper evidence).
         # Its first pass over a freshly imported store takes about as long as the rebuild.
+        # With `chain_limit`, one batch of that many events at most.
         extend_chain(self.engine, self.service.recorder, should_stop=should_stop,
-                     progress=stage(progress, "hash chain"))
+                     progress=stage(progress, "hash chain"),
+                     **({} if chain_limit is None else {"batch": chain_limit, "limit": chain_limit}))
         return done
+
+    def live_pass(self, should_stop: Callable[[], bool] = lambda: False) -> bool:
+        """One pass of the worker: the read models up to the last event, then one slice of the
+        hash chain. True while the chain is behind, so that the next pass starts at once.
+
+        After a big import the chain is a minute or more behind; chained whole in one pass, it
+        held every new step out of the read models for that long."""
+        self.catch_up(should_stop=should_stop, chain_limit=CHAIN_SLICE)
+        with self.engine.connect() as conn:
+            chained = position_of(conn, CHAIN)
+        return chained < (self.service.recorder.max_notification_id() or 0)
 
     def streams(self) -> Streams:
         """The event store read case by case, for builds of a new read-model version."""
@@ -187,7 +207,7 @@ class Container:
     def run_worker(self, stop: threading.Event) -> None:
         wakeup = self.wakeup()
         try:
-            run_worker(lambda should_stop: self.catch_up(should_stop=should_stop), wakeup, stop)
+            run_worker(self.live_pass, wakeup, stop)
         finally:
             wakeup.close()
 

@@ -68,11 +68,11 @@ class ProjectionLoop:
 
     def refresh(self) -> None:
         with self._lock:
-            self.container.catch_up()
+            self.container.live_pass()
 
-    def _sync(self, should_stop: Callable[[], bool]) -> None:
+    def _sync(self, should_stop: Callable[[], bool]) -> bool:
         with self._lock:
-            self.container.catch_up(should_stop=should_stop)
+            return self.container.live_pass(should_stop)
 
     def _run(self) -> None:
         wakeup = self.container.wakeup()
