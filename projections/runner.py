@@ -58,10 +58,12 @@ def catch_up(engine: Engine, source: NotificationSource, projection: Projection,
              batch: int = BATCH, progress: Callable[[int, int], None] | None = None,
              should_stop: Callable[[], bool] = lambda: False,
              limit: int | None = None) -> CatchUp:
-    """Apply every notification after the projection's position (or, with `limit`, the batches
-    that reach that many); return how far it got.
+    """Apply every notification after the projection's position (with `limit`, at most that
+    many); return how far it got.
 
     `should_stop` is asked between batches, so a stop request never splits a batch."""
+    if limit is not None:
+        batch = min(batch, limit)
     started = time.perf_counter()
     with engine.connect() as conn:
         position = position_of(conn, projection.name)

@@ -186,10 +186,8 @@ class Container:
                                 batch=batch, should_stop=should_stop)
         # The store's hash chain follows the same notifications (issue 6: tamper evidence).
         # Its first pass over a freshly imported store takes about as long as the rebuild.
-        # With `chain_limit`, one batch of that many events at most.
         extend_chain(self.engine, self.service.recorder, should_stop=should_stop,
-                     progress=stage(progress, "hash chain"),
-                     **({} if chain_limit is None else {"batch": chain_limit, "limit": chain_limit}))
+                     progress=stage(progress, "hash chain"), limit=chain_limit)
         return done
 
     def live_pass(self, should_stop: Callable[[], bool] = lambda: False) -> bool:
